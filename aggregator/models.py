@@ -99,3 +99,119 @@ class Extracted:
     canonical_url: str | None = None
     """The page's rel=canonical / og:url, absolute, when it declares one."""
     sitename: str | None = None
+
+
+# --- What the pipeline hands to the store, and what the store reports back -------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PageRecord:
+    """A fetched article page, ready to archive (body already compressed)."""
+
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    headers: Mapping[str, str]
+    fetched_at: datetime
+    sha256: str
+    """Of the raw (uncompressed) body."""
+    body: bytes
+    """zlib-compressed raw body."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ArticleRecord:
+    """One new or changed feed entry, with the article text kept for it."""
+
+    entry_id: str
+    entry_hash: str
+    guid: str | None
+    url: str | None
+    """The entry's link as the feed gave it."""
+    url_key: str | None
+    """``canonical_url`` of the entry's link."""
+    canonical_url: str | None
+    """The article's own canonical URL (rel=canonical, else final URL, else link), canonicalized."""
+    title: str | None
+    author: str | None
+    published: datetime | None
+    updated: datetime | None
+    summary: str | None
+    """Plain text."""
+    content: str | None
+    """Plain text of the article, or None when we have no text for it yet."""
+    content_source: str
+    """Where ``content`` came from: 'page', 'feed' or 'none'."""
+    lang: str | None
+    word_count: int
+    content_hash: str | None
+    tags: tuple[str, ...] = ()
+    page: PageRecord | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FeedPoll:
+    """The outcome of one successful fetch of a feed, saved in one transaction."""
+
+    feed_id: int
+    polled_at: datetime
+    status: int
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime
+    title: str | None = None
+    site_url: str | None = None
+    warning: str | None = None
+    articles: tuple[ArticleRecord, ...] = ()
+    seen_entry_ids: tuple[str, ...] = ()
+    """Entries the feed still carries unchanged (their sightings' ``last_seen`` moves)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SaveCounts:
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FeedState:
+    """A row of the ``feeds`` table."""
+
+    id: int
+    url: str
+    name: str | None
+    title: str | None
+    site_url: str | None
+    tags: tuple[str, ...]
+    etag: str | None
+    last_modified: str | None
+    last_polled_at: datetime | None
+    next_poll_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    error_count: int
+    disabled_reason: str | None
+    articles: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.name or self.title or self.url
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SearchHit:
+    article_id: int
+    title: str | None
+    url: str | None
+    feed: str | None
+    published: datetime | None
+    snippet: str
+    """Matched terms wrapped in ``HIGHLIGHT`` markers."""
+    rank: float
+    """bm25 score (lower is better)."""
+
+
+HIGHLIGHT = ("\x02", "\x03")
+"""Start and end markers around matched terms in ``SearchHit.snippet``."""

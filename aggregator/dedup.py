@@ -1,0 +1,176 @@
+"""URL canonicalization and content fingerprints: how we tell that two entries are one story.
+
+Pure functions of their input; the store applies them (see ``store.Store.save_poll``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from aggregator.models import Entry
+
+#: Query parameters that only track the reader, never select content.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "mkt_tok",
+        "_hsenc",
+        "_hsmi",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "ocid",
+        "icid",
+        "ncid",
+        "sr_share",
+        "wt.mc_id",
+        "s_cid",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "__s",
+        "rss",
+        "smid",
+        "at_medium",
+        "at_campaign",
+        "at_custom1",
+        "at_custom2",
+        "at_custom3",
+        "at_custom4",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "ga_", "hmb_", "itm_")
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Characters that never need percent-encoding in a path or query (RFC 3986 unreserved + sub-delims).
+_SAFE_PATH = "/:@!$&'()*+,;=-._~"
+
+#: Below this many words, equal text does not make two entries one story ("Read more", "Photo").
+MIN_WORDS_FOR_TEXT_MATCH = 25
+
+
+def canonical_url(url: str) -> str:
+    """The key under which two URLs of one page compare equal.
+
+    Lowercase scheme and host (IDNA), no default port, no fragment, no userinfo, dot-segments
+    resolved, percent-encoding normalized, tracking parameters (``utm_*``, ``fbclid``, ``gclid``,
+    ``mc_cid``, ...) removed and the remaining query sorted. Path case and a trailing slash are
+    kept (``/a`` and ``/a/`` may be different pages); an empty path becomes ``/``. Anything that
+    is not an absolute http(s) URL is returned stripped but otherwise unchanged.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return url
+    host = _normalize_host(parts.hostname)
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = _normalize_path(parts.path)
+    query = _normalize_query(parts.query)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _normalize_host(host: str) -> str:
+    host = host.rstrip(".").lower()
+    if ":" in host:  # IPv6 literal
+        return f"[{host}]"
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def _normalize_path(path: str) -> str:
+    if not path:
+        return "/"
+    segments: list[str] = []
+    for segment in path.split("/")[1:] if path.startswith("/") else path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment != ".":
+            segments.append(segment)
+    if path.rsplit("/", 1)[-1] in (".", ".."):
+        segments.append("")  # "/a/b/.." means the folder "/a/"
+    return "/" + "/".join(_normalize_percent(s) for s in segments)
+
+
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _normalize_percent(text: str) -> str:
+    """Decode escapes of unreserved characters, uppercase the others, escape what must be."""
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    return quote(_PERCENT.sub(fix, text), safe=_SAFE_PATH + "%")
+
+
+def _normalize_query(query: str) -> str:
+    if not query:
+        return ""
+    pairs = [
+        (key, value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+        if not _is_tracking(key)
+    ]
+    pairs.sort()
+    return urlencode(pairs, quote_via=quote, safe=_SAFE_PATH.replace("&", "").replace("=", ""))
+
+
+def _is_tracking(key: str) -> bool:
+    key = key.lower()
+    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """Casefolded word tokens of ``text`` (NFKC-normalized, punctuation dropped)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def content_hash(text: str) -> str | None:
+    """A hash of the text's words, blind to case, spacing and punctuation.
+
+    ``None`` for texts too short to identify a story (see ``MIN_WORDS_FOR_TEXT_MATCH``).
+    """
+    tokens = words(text)
+    if len(tokens) < MIN_WORDS_FOR_TEXT_MATCH:
+        return None
+    return hashlib.sha256(" ".join(tokens).encode()).hexdigest()
+
+
+def entry_fingerprint(entry: Entry) -> str:
+    """A hash of what the feed says about an entry: when it changes, the entry was updated."""
+    h = hashlib.sha256()
+    for value in (
+        entry.title,
+        entry.url,
+        entry.summary,
+        entry.content,
+        entry.updated.isoformat() if entry.updated else None,
+    ):
+        h.update((value or "").encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()[:32]

@@ -1,0 +1,58 @@
+"""Full-text search over the archive: what people type, turned into an FTS5 query that works.
+
+People type words, "phrases", OR, NOT, prefix*. Those go to FTS5 as written; when FTS5 rejects
+the query (an unbalanced quote, a bare AND, a lone ``*``), it is searched again as plain words.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from aggregator.errors import SearchError
+from aggregator.models import HIGHLIGHT, SearchHit
+from aggregator.store import Store
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def plain_query(text: str) -> str:
+    """``text`` as an FTS5 query of plain words, every one quoted (all must match)."""
+    return " ".join(f'"{word}"' for word in _WORD.findall(text))
+
+
+def search(
+    store: Store,
+    query: str,
+    *,
+    limit: int = 20,
+    feed: str | None = None,
+    since: datetime | None = None,
+) -> list[SearchHit]:
+    """Ranked hits for ``query`` (bm25, title above summary above content)."""
+    if not query.strip():
+        raise SearchError("the search query is empty")
+    if limit < 1:
+        raise SearchError("the limit must be at least 1")
+    try:
+        return store.search(query, limit=limit, feed=feed, since=since)
+    except SearchError:
+        fallback = plain_query(query)
+        if not fallback:
+            raise SearchError(f"nothing to search for in {query!r}") from None
+        return store.search(fallback, limit=limit, feed=feed, since=since)
+
+
+def split_snippet(snippet: str) -> list[tuple[str, bool]]:
+    """The snippet as (text, is_match) pieces, for renderers."""
+    start, end = HIGHLIGHT
+    pieces: list[tuple[str, bool]] = []
+    for part in snippet.split(start):
+        if end in part:
+            match, rest = part.split(end, 1)
+            pieces.append((match, True))
+            if rest:
+                pieces.append((rest, False))
+        elif part:
+            pieces.append((part, False))
+    return pieces

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import FeedConfig
+from aggregator.errors import SearchError, StoreError
+from aggregator.models import ArticleRecord, FeedPoll
+from aggregator.store import SCHEMA_VERSION, Store
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+BODY = " ".join(f"word{i}" for i in range(60))
+
+
+def record(entry_id: str, **changes: object) -> ArticleRecord:
+    base = ArticleRecord(
+        entry_id=entry_id,
+        entry_hash=f"h-{entry_id}",
+        guid=entry_id,
+        url=f"https://example.com/{entry_id}",
+        url_key=f"https://example.com/{entry_id}",
+        canonical_url=f"https://example.com/{entry_id}",
+        title=f"Title {entry_id}",
+        author="Ann",
+        published=NOW,
+        updated=None,
+        summary="summary",
+        content=f"{entry_id} {BODY}",
+        content_source="page",
+        lang="en",
+        word_count=61,
+        content_hash=f"text-{entry_id}",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def poll(feed_id: int, *articles: ArticleRecord, etag: str | None = '"v1"') -> FeedPoll:
+    return FeedPoll(
+        feed_id=feed_id,
+        polled_at=NOW,
+        status=200,
+        etag=etag,
+        last_modified=None,
+        next_poll_at=NOW + timedelta(minutes=30),
+        title="Feed",
+        articles=articles,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "archive" / "archive.db")
+    s.sync_feeds(
+        [FeedConfig(url="https://a.example/feed"), FeedConfig(url="https://b.example/feed")],
+        now=NOW,
+    )
+    return s
+
+
+def feed_ids(store: Store) -> tuple[int, int]:
+    a, b = store.feeds()
+    return a.id, b.id
+
+
+def test_new_archive_is_at_the_current_schema_in_wal_mode(store: Store) -> None:
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
+    tables = {r["name"] for r in store.query("SELECT name FROM sqlite_master")}
+    assert {"feeds", "articles", "sightings", "pages", "revisions", "articles_fts"} <= tables
+
+
+def test_an_empty_database_from_before_versioning_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    sqlite3.connect(path).close()
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION
+
+
+def test_a_newer_archive_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this aggregator"):
+        Store(path)
+
+
+def test_sync_feeds_adds_and_updates_without_duplicates(store: Store) -> None:
+    store.sync_feeds([FeedConfig(url="https://a.example/feed", name="A", tags=("x",))], now=NOW)
+    feeds = store.feeds()
+    assert len(feeds) == 2
+    assert (feeds[0].name, feeds[0].tags) == ("A", ("x",))
+
+
+def test_new_duplicate_by_url_and_by_text(store: Store) -> None:
+    a, b = feed_ids(store)
+    assert store.save_poll(poll(a, record("1"))).new == 1
+    same_url = record("other-guid", url_key="https://example.com/1", content_hash="t2")
+    same_text = record("2", content_hash="text-1")
+    counts = store.save_poll(poll(b, same_url, same_text))
+    assert (counts.new, counts.duplicate) == (0, 2)
+    assert store.counts()["articles"] == 1
+    reasons = [r["reason"] for r in store.query("SELECT reason FROM sightings ORDER BY id")]
+    assert reasons == ["new", "same-url", "same-text"]
+
+
+def test_an_updated_entry_keeps_the_old_text_as_a_revision(store: Store) -> None:
+    a, _ = feed_ids(store)
+    store.save_poll(poll(a, record("1")))
+    changed = record("1", entry_hash="h2", title="New title", content="changed " + BODY)
+    assert store.save_poll(poll(a, changed)).updated == 1
+    (article,) = store.query("SELECT title, content FROM articles")
+    assert article == {"title": "New title", "content": "changed " + BODY}
+    (revision,) = store.query("SELECT title, content FROM revisions")
+    assert revision == {"title": "Title 1", "content": "1 " + BODY}
+
+
+def test_fts_follows_inserts_and_updates(store: Store) -> None:
+    a, _ = feed_ids(store)
+    store.save_poll(poll(a, record("1", content="zebras " + BODY)))
+    assert [h.article_id for h in store.search("zebras")] == [1]
+    store.save_poll(poll(a, record("1", entry_hash="h2", content="giraffes " + BODY)))
+    assert store.search("zebras") == []
+    assert len(store.search("giraffe")) == 1  # porter stemming
+    check = "INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')"
+    store.db.conn.execute(check)
+
+
+def test_title_matches_rank_above_body_matches(store: Store) -> None:
+    a, _ = feed_ids(store)
+    body_hit = record("1", title="Something else", content="volcano " + BODY)
+    title_hit = record("2", title="Volcano erupts", content="lava " + BODY)
+    store.save_poll(poll(a, body_hit, title_hit))
+    hits = store.search("volcano")
+    assert [h.title for h in hits] == ["Volcano erupts", "Something else"]
+    assert "\x02" in hits[1].snippet
+
+
+def test_malformed_fts_query_is_a_search_error(store: Store) -> None:
+    with pytest.raises(SearchError):
+        store.search('"unbalanced')
+
+
+def test_a_failed_write_leaves_everything_as_it_was(store: Store) -> None:
+    a, _ = feed_ids(store)
+    store.save_poll(poll(a, record("1")))
+    broken = replace(record("2"), entry_id=None)  # type: ignore[arg-type]
+    with pytest.raises(StoreError):
+        store.save_poll(poll(a, record("3"), broken, etag='"v2"'))
+    assert store.feeds()[0].etag == '"v1"'
+    assert store.counts()["articles"] == 1
+
+
+def test_record_failure_keeps_validators(store: Store) -> None:
+    a, _ = feed_ids(store)
+    store.save_poll(poll(a, record("1")))
+    store.record_failure(
+        a, polled_at=NOW, error="HTTP 500", status=500, next_poll_at=NOW + timedelta(hours=1)
+    )
+    feed = store.feeds()[0]
+    assert (feed.etag, feed.error_count, feed.last_error, feed.articles) == (
+        '"v1"',
+        1,
+        "HTTP 500",
+        1,
+    )
