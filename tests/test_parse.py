@@ -1,0 +1,506 @@
+"""Tests for aggregator.parse: golden feeds of every format, identities, dates, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aggregator.errors import ParseError
+from aggregator.models import Entry
+from aggregator.parse import MAX_AUTHOR, MAX_ID, MAX_TAGS, MAX_TITLE, parse
+from tests.server import TestServer
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+GOLDEN = sorted(
+    path
+    for path in FEEDS.iterdir()
+    if path.suffix in (".xml", ".json") and not path.name.endswith(".expected.json")
+)
+URL = "https://example.org/blog/feed.xml"
+
+
+def rss(items: str, channel: str = "<title>T</title>") -> bytes:
+    """An RSS 2.0 document with the given channel elements and items."""
+    return f'<rss version="2.0"><channel>{channel}{items}</channel></rss>'.encode()
+
+
+def json_feed(**fields: Any) -> bytes:
+    """A JSON Feed 1.1 document titled "J" with the given top-level fields."""
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "J", **fields}
+    ).encode()
+
+
+def as_json(value: Any) -> Any:
+    """A Feed or Entry in the shape of the ``*.expected.json`` files."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: as_json(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
+    if isinstance(value, tuple):
+        return [as_json(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+# --- golden files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda path: path.name)
+def test_golden(path: Path) -> None:
+    content_type = "application/feed+json" if path.suffix == ".json" else "application/xml"
+    feed = parse(
+        path.read_bytes(), f"https://example.org/feeds/{path.name}", {"Content-Type": content_type}
+    )
+    expected = json.loads(path.with_name(f"{path.stem}.expected.json").read_text("utf-8"))
+    actual = as_json(feed)
+
+    expected_entries, actual_entries = expected.pop("entries"), actual.pop("entries")
+    assert actual.keys() == expected.keys()
+    for field, value in expected.items():
+        assert actual[field] == value, f"feed.{field}"
+    assert [entry["id"] for entry in actual_entries] == [entry["id"] for entry in expected_entries]
+    for index, (got, want) in enumerate(zip(actual_entries, expected_entries, strict=True)):
+        assert got.keys() == want.keys()
+        for field, value in want.items():
+            assert got[field] == value, f"entries[{index}].{field}"
+
+
+def test_golden_files_cover_every_format() -> None:
+    versions = {
+        json.loads(path.with_name(f"{path.stem}.expected.json").read_text())["version"]
+        for path in GOLDEN
+    }
+    assert versions == {
+        "rss090",
+        "rss091n",
+        "rss091u",
+        "rss092",
+        "rss10",
+        "rss20",
+        "atom03",
+        "atom10",
+        "json10",
+        "json11",
+    }
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda path: path.name)
+def test_dates_are_utc(path: Path) -> None:
+    feed = parse(path.read_bytes(), URL)
+    dates = [date for entry in feed.entries for date in (entry.published, entry.updated) if date]
+    assert all(date.tzinfo is UTC for date in dates)
+
+
+# --- links and identity ----------------------------------------------------------------------
+
+
+def test_relative_links_resolve_against_the_given_url() -> None:
+    body = rss(
+        '<item><guid isPermaLink="false">1</guid><link>posts/1</link>'
+        '<description>&lt;img src="img/a.png"&gt;</description>'
+        '<enclosure url="../a.mp3" type="audio/mpeg" length="1"/></item>',
+        channel="<title>T</title><link>/</link>",
+    )
+    first = parse(body, "https://one.example/x/feed")
+    second = parse(body, "http://two.example/y/z/feed")
+
+    assert first.site_url == "https://one.example/"
+    assert first.entries[0].url == "https://one.example/x/posts/1"
+    assert first.entries[0].enclosures == ("https://one.example/a.mp3",)
+    assert first.entries[0].summary == '<img src="https://one.example/x/img/a.png" />'
+    assert second.entries[0].url == "http://two.example/y/z/posts/1"
+    assert second.entries[0].id == first.entries[0].id == "1"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "file:///etc/passwd",
+        "mailto:me@example.org",
+        "ftp://example.org/file",
+        "http://",
+        "https://[::1",
+        "https://example.org/" + "a" * 5000,
+    ],
+)
+def test_links_that_are_not_http_urls_are_dropped(link: str) -> None:
+    body = rss(f"<item><title>x</title><link>{link.replace('<', '&lt;')}</link></item>")
+    entry = parse(body, URL).entries[0]
+    assert entry.url is None
+    assert entry.id.startswith("sha256:")
+
+
+def test_fallback_ids_are_stable_and_distinct() -> None:
+    body = rss(
+        "<item><title>One</title><description>first</description></item>"
+        "<item><title>Two</title><pubDate>Tue, 07 Jan 2025 08:00:00 GMT</pubDate></item>"
+        "<item><title>Two</title><pubDate>Wed, 08 Jan 2025 08:00:00 GMT</pubDate></item>"
+    )
+    first = [entry.id for entry in parse(body, URL).entries]
+    again = [entry.id for entry in parse(body, URL).entries]
+    elsewhere = [entry.id for entry in parse(body, "https://other.example/feed").entries]
+
+    assert first == again
+    assert len(set(first)) == 3
+    assert all(entry_id.startswith("sha256:") for entry_id in first)
+    assert not set(first) & set(elsewhere)
+
+
+def test_link_is_the_identity_without_a_guid() -> None:
+    entry = parse(rss("<item><title>x</title><link>/a</link></item>"), URL).entries[0]
+    assert entry.guid is None
+    assert entry.id == entry.url == "https://example.org/a"
+
+
+def test_entries_with_nothing_in_them_are_skipped() -> None:
+    feed = parse(rss("<item></item><item><title>kept</title></item>"), URL)
+    assert [entry.title for entry in feed.entries] == ["kept"]
+
+
+def test_duplicate_ids_keep_the_first_entry() -> None:
+    items = [
+        '<item><guid isPermaLink="false">same</guid><title>first</title></item>',
+        '<item><guid isPermaLink="false">same</guid><title>second</title></item>',
+        '<item><guid isPermaLink="false">other</guid><title>third</title></item>',
+    ]
+    feed = parse(rss("".join(items)), URL)
+    assert [(entry.id, entry.title) for entry in feed.entries] == [
+        ("same", "first"),
+        ("other", "third"),
+    ]
+    reordered = parse(rss(items[1] + items[0]), URL)
+    assert [entry.title for entry in reordered.entries] == ["second"]
+
+
+def test_duplicate_ids_in_json_feed_keep_the_first_entry() -> None:
+    body = json_feed(items=[{"id": "a", "title": "first"}, {"id": "a", "title": "second"}])
+    assert [entry.title for entry in parse(body, URL).entries] == ["first"]
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "0000-00-00",
+        "0000-00-00T00:00:00Z",
+        "garbage",
+        "Fri, 31 Dec 9999 23:59:59 -1200",
+        "2024-13-45T99:99:99Z",
+        "Mon, 99 Jan 2024 99:99:99 GMT",
+        "-0001-01-01T00:00:00Z",
+        "",
+    ],
+)
+def test_bad_dates_become_none(date: str) -> None:
+    body = rss(f"<item><title>x</title><pubDate>{date}</pubDate></item>")
+    entry = parse(body, URL).entries[0]
+    assert entry.published is None
+    assert entry.updated is None
+
+
+def test_far_future_date_is_kept() -> None:
+    body = rss("<item><title>x</title><pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate></item>")
+    assert parse(body, URL).entries[0].published == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def test_updated_does_not_fall_back_to_published() -> None:
+    body = rss("<item><title>x</title><pubDate>Tue, 07 Jan 2025 08:00:00 +0100</pubDate></item>")
+    entry = parse(body, URL).entries[0]  # feedparser's fallback would warn, and warnings fail
+    assert entry.published == datetime(2025, 1, 7, 7, 0, tzinfo=UTC)
+    assert entry.updated is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-11-06T08:00:00+01:00", datetime(2024, 11, 6, 7, 0, tzinfo=UTC)),
+        ("2024-11-06t08:00:00z", datetime(2024, 11, 6, 8, 0, tzinfo=UTC)),
+        ("2024-11-06T08:00:00", datetime(2024, 11, 6, 8, 0, tzinfo=UTC)),
+        ("9999-12-31T23:59:59-01:00", None),
+        ("0000-00-00T00:00:00Z", None),
+        ("yesterday", None),
+        (1730880000, None),
+    ],
+)
+def test_json_feed_dates(value: object, expected: datetime | None) -> None:
+    entry = parse(json_feed(items=[{"id": "1", "date_published": value}]), URL).entries[0]
+    assert entry.published == expected
+
+
+@pytest.mark.parametrize(
+    ("ttl", "expected"),
+    [("60", 60), (" 15 ", 15), ("soon", None), ("-5", None), ("0", None), ("99999999", None)],
+)
+def test_ttl(ttl: str, expected: int | None) -> None:
+    assert parse(rss("", channel=f"<title>T</title><ttl>{ttl}</ttl>"), URL).ttl == expected
+
+
+# --- JSON Feed -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (b'  \n{"version": "https://jsonfeed.org/version/1", "items": []}', {}),
+        (b'\xef\xbb\xbf{"version": "https://jsonfeed.org/version/1", "items": []}', {}),
+        (
+            b'{"version": "https://jsonfeed.org/version/1", "items": []}',
+            {"Content-Type": "text/plain"},
+        ),
+        (
+            b'\xef\xbb\xbf {"version": "https://jsonfeed.org/version/1", "items": []}',
+            {"CONTENT-TYPE": "application/feed+json"},
+        ),
+    ],
+)
+def test_json_feed_is_detected(body: bytes, headers: dict[str, str]) -> None:
+    assert parse(body, URL, headers).version == "json10"
+
+
+def test_xml_served_as_json_is_still_read_as_xml() -> None:
+    feed = parse(rss("<item><title>x</title></item>"), URL, {"Content-Type": "application/json"})
+    assert feed.version == "rss20"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"version": "https://jsonfeed.org/version/1", "items": [', "invalid JSON"),
+        (b'{"version": "https://jsonfeed.org/version/1", "title": "\xff"}', "invalid JSON"),
+        (b"{" + b'"a":[' * 100_000, "invalid JSON"),
+        (b"[1, 2]", "not a feed: the JSON document is not an object"),
+        (
+            b'{"title": "no version", "items": []}',
+            "not a feed: JSON without a jsonfeed.org version",
+        ),
+        (b'{"version": "https://example.org/v1", "items": []}', "not a feed: JSON without"),
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": "x"}',
+            "unreadable feed: JSON Feed has no items list",
+        ),
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": [1, "x"]}',
+            "unreadable feed: skipped 2",
+        ),
+    ],
+)
+def test_malformed_json_feed_is_a_parse_error(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(body, URL, {"content-type": "application/json"})
+    assert str(caught.value).startswith(message)
+
+
+def test_json_feed_without_items_but_with_a_title_warns() -> None:
+    feed = parse(json_feed(items={"not": "a list"}), URL)
+    assert feed.entries == ()
+    assert feed.warning == "JSON Feed has no items list"
+
+
+WRONG_TYPES = {"id": ["x"], "url": 5, "title": {"a": 1}, "summary": 3, "content_html": None}
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        (WRONG_TYPES, None),
+        ({"id": True, "authors": "Ann", "author": ["Ann"], "attachments": {"url": "x"}}, None),
+        (
+            {"id": "x", "tags": [[], " a  b ", 7], "date_modified": [], "content_text": 5},
+            Entry(id="x", guid="x", tags=("a b",)),
+        ),
+        (
+            {"id": 7, "attachments": [{"url": 5}, {"url": "/a.mp3"}], "authors": [{"name": 5}]},
+            Entry(id="7", guid="7", enclosures=("https://example.org/a.mp3",)),
+        ),
+    ],
+)
+def test_json_feed_fields_of_the_wrong_type_are_ignored(
+    item: dict[str, Any], expected: Entry | None
+) -> None:
+    entries = parse(json_feed(items=[item, {"id": "ok"}]), URL).entries
+    assert entries == (*([expected] if expected else []), Entry(id="ok", guid="ok"))
+
+
+def test_json_feed_lone_surrogates_are_replaced() -> None:
+    body = json_feed(items=[{"id": "\udfff"}]).replace(b'"J"', b'"a\\ud800b"')
+    feed = parse(body, URL)
+    assert feed.title == "a?b"
+    assert feed.entries[0].id == "?"
+
+
+def test_json_feed_content_html_is_sanitized_and_resolved() -> None:
+    item = {
+        "id": "1",
+        "content_html": '<p onclick="x()">Hi <a href="/p">p</a></p><script>bad()</script>',
+    }
+    entry = parse(json_feed(items=[item]), "https://example.org/feed.json").entries[0]
+    assert entry.content == '<p>Hi <a href="https://example.org/p">p</a></p>'
+
+
+# --- not feeds and broken feeds --------------------------------------------------------------
+
+HTML_PAGE = b"""<!DOCTYPE html>
+<html><head>
+  <title>A blog</title>
+  <link rel="stylesheet" href="/style.css">
+  <link rel="alternate" type="application/rss+xml" title="RSS" href="/feed.xml">
+  <link rel="Alternate" type="application/atom+xml; charset=utf-8" href="https://cdn.example.org/a">
+  <link rel="alternate" type="application/feed+json" href="feed.json">
+  <link rel="alternate" type="text/html" hreflang="fr" href="/fr/">
+  <link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">
+</head><body><p>Welcome</p></body></html>"""
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/octet-stream"])
+def test_html_page_is_not_a_feed_and_names_its_alternates(content_type: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(HTML_PAGE, "https://example.org/blog/", {"Content-Type": content_type})
+    assert str(caught.value) == (
+        "not a feed: got an HTML page, which advertises https://example.org/feed.xml, "
+        "https://cdn.example.org/a, https://example.org/blog/feed.json"
+    )
+
+
+def test_html_page_alternates_honour_the_base_element() -> None:
+    page = (
+        b'<html><head><base href="https://static.example.org/site/">'
+        b'<link rel="alternate" type="application/rss+xml" href="rss"></head></html>'
+    )
+    with pytest.raises(ParseError, match=r"advertises https://static\.example\.org/site/rss$"):
+        parse(page, URL, {"content-type": "text/html"})
+
+
+def test_html_page_that_trips_the_html_parser_still_names_its_alternates() -> None:
+    page = b'<html><link rel="alternate" type="application/rss+xml" href="/f"><![CDAx oops'
+    with pytest.raises(ParseError, match=r"advertises https://example\.org/f$"):
+        parse(page, URL)
+
+
+def test_html_page_without_alternates() -> None:
+    with pytest.raises(ParseError, match=r"^not a feed: got an HTML page that advertises no feed$"):
+        parse(b"<html><body><p>Hello</p></body></html>", URL, {"content-type": "text/html"})
+
+
+@pytest.mark.parametrize("body", [b"", b"   \r\n\t ", b"\xef\xbb\xbf", b"\xef\xbb\xbf  \n"])
+def test_empty_document(body: bytes) -> None:
+    with pytest.raises(ParseError, match=r"^empty document$"):
+        parse(body, URL)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<?xml version='1.0'?><catalog><book>x</book></catalog>",
+        b"\x00\x01\x02 binary junk",
+        b"plain text, not markup",
+    ],
+)
+def test_other_documents_are_not_feeds(body: bytes) -> None:
+    with pytest.raises(ParseError, match=r"^not a feed: "):
+        parse(body, URL)
+
+
+def test_recovered_malformed_xml_gives_entries_and_a_warning() -> None:
+    body = rss("<item><title>Fish & Chips</title></item><item><title>Salt</title></item>")
+    feed = parse(body, URL)
+    assert [entry.title for entry in feed.entries] == ["Fish & Chips", "Salt"]
+    assert feed.warning is not None
+    assert feed.warning.startswith("SAXParseException: line ")
+
+
+def test_truncated_feed_with_a_title_is_a_feed_with_a_warning() -> None:
+    feed = parse(b'<rss version="2.0"><channel><title>Cut short</title>', URL)
+    assert feed.title == "Cut short"
+    assert feed.entries == ()
+    assert feed.warning is not None
+
+
+def test_broken_feed_with_nothing_usable_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match=r"^unreadable feed: SAXParseException: line "):
+        parse(b'<rss version="2.0"><channel><item><bogus a=1></item>', URL)
+
+
+def test_valid_feed_without_title_or_entries_is_fine() -> None:
+    feed = parse(rss("", channel=""), URL)
+    assert (feed.version, feed.title, feed.entries, feed.warning) == ("rss20", None, (), None)
+
+
+def test_document_that_crashes_feedparser_is_a_parse_error() -> None:
+    body = b'<rss version="2.0"><channel><title>&#xD800;</title><item>&</item></channel></rss>'
+    with pytest.raises(ParseError, match=r"^unreadable document: UnicodeEncodeError"):
+        parse(body, URL)
+
+
+@pytest.mark.parametrize("content_type", [None, "text/xml", "text/html", "text/plain"])
+def test_sloppy_content_types_are_not_warnings(content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    feed = parse(rss("<item><title>caf\u00e9</title></item>"), URL, headers)
+    assert feed.warning is None
+    assert feed.entries[0].title == "caf\u00e9"
+
+
+# --- headers and inputs that must not be opened ----------------------------------------------
+
+
+def test_header_names_in_any_case_are_honoured() -> None:
+    body = '<rss version="2.0"><channel><title>Caf\u00e9</title><link>/</link></channel></rss>'
+    headers = {
+        "Content-Type": "application/rss+xml; charset=ISO-8859-1",
+        "Content-Location": "https://misleading.example/",
+    }
+    feed = parse(body.encode("iso-8859-1"), URL, headers)
+    assert feed.title == "Caf\u00e9"
+    assert feed.site_url == "https://example.org/"
+
+
+def test_a_file_path_as_body_is_not_opened(tmp_path: Path) -> None:
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_bytes(rss("<item><title>secret</title></item>"))
+    for body in (str(feed_file).encode(), b"/etc/passwd"):
+        with pytest.raises(ParseError, match=r"^not a feed: "):
+            parse(body, URL)
+
+
+def test_a_url_as_body_is_not_fetched(server: TestServer) -> None:
+    feed_url = server.add(
+        "/feed.xml", body=rss("<item><title>x</title></item>"), content_type="application/rss+xml"
+    )
+    for body in (feed_url.encode(), f"  {feed_url}\n".encode()):
+        with pytest.raises(ParseError, match=r"^not a feed: "):
+            parse(body, URL)
+    assert server.requests == []
+
+
+# --- bounded fields --------------------------------------------------------------------------
+
+
+def test_string_fields_are_bounded() -> None:
+    huge_guid = "g" * 10_000
+    tags = "".join(f"<category>t{n}</category>" for n in range(200))
+    body = rss(
+        f'<item><title>{"T" * 100_000}</title><guid isPermaLink="false">{huge_guid}</guid>{tags}'
+        f"<link>https://example.org/{'p' * 5000}</link><author>{'a' * 10_000}</author></item>",
+        channel=f"<title>{'F' * 100_000}</title><language>{'x' * 500}</language>",
+    )
+    feed = parse(body, URL)
+    entry = feed.entries[0]
+    assert len(feed.title or "") == MAX_TITLE
+    assert feed.language is None
+    assert len(entry.title or "") == MAX_TITLE
+    assert len(entry.guid or "") == MAX_ID
+    assert entry.id == "sha256:" + hashlib.sha256(huge_guid.encode()).hexdigest()
+    assert entry.url is None
+    assert len(entry.author or "") == MAX_AUTHOR
+    assert len(entry.tags) == MAX_TAGS
