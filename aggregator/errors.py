@@ -12,6 +12,7 @@ Every error we raise on purpose derives from one root, so callers can catch
     │   ├── TooManyRedirects    the redirect chain is a loop or too long
     │   └── FetchTimeout        the total deadline of the request passed
     ├── ParseError           the body is not a feed we can read
+    │   └── NotAFeedError       it is something else (an HTML page names the feeds it advertises)
     ├── ExtractError         no article text could be extracted from a page
     ├── StoreError           the SQLite archive failed
     └── SearchError          a search query is malformed
@@ -100,6 +101,14 @@ class FetchTimeout(FetchError):
 
 class ParseError(AggregatorError):
     """The document is not a feed we can read (and nothing usable could be recovered)."""
+
+
+class NotAFeedError(ParseError):
+    """The document is not a feed at all; ``alternates`` are the feed URLs a page advertises."""
+
+    def __init__(self, message: str, *, alternates: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.alternates = alternates
 
 
 class ExtractError(AggregatorError):

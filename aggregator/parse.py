@@ -35,7 +35,7 @@ import feedparser
 from feedparser.sanitizer import _sanitize_html
 from feedparser.urls import resolve_relative_uris
 
-from aggregator.errors import ParseError
+from aggregator.errors import NotAFeedError, ParseError
 from aggregator.models import Entry, Feed
 
 __all__ = ["parse"]
@@ -114,7 +114,7 @@ def _parse_xml(body: bytes, url: str, headers: dict[str, str], media_type: str) 
     raw_entries: list[Any] = result.get("entries") or []
     version: str = result.get("version") or ""
     if not version and not raw_entries:
-        raise ParseError(_not_a_feed_message(body, url, media_type, problem))
+        raise _not_a_feed(body, url, media_type, problem)
 
     info: dict[str, Any] = result.get("feed") or {}
     # Atom entries without an author inherit the feed's (RFC 4287 section 4.2.1).
@@ -207,14 +207,17 @@ def _ttl(value: object) -> int | None:
     return minutes if 0 < minutes <= 366 * 24 * 60 else None
 
 
-def _not_a_feed_message(body: bytes, url: str, media_type: str, problem: str | None) -> str:
+def _not_a_feed(body: bytes, url: str, media_type: str, problem: str | None) -> NotAFeedError:
     head = body[:2048].lower()
     if media_type in _HTML_TYPES or b"<html" in head or b"<!doctype html" in head:
-        advertised = _advertised_feeds(body[:_HTML_SCAN_BYTES], url)
+        advertised = tuple(_advertised_feeds(body[:_HTML_SCAN_BYTES], url))
         if advertised:
-            return f"not a feed: got an HTML page, which advertises {', '.join(advertised)}"
-        return "not a feed: got an HTML page that advertises no feed"
-    return f"not a feed: {problem or 'no RSS, Atom or JSON Feed document found'}"
+            return NotAFeedError(
+                f"not a feed: got an HTML page, which advertises {', '.join(advertised)}",
+                alternates=advertised,
+            )
+        return NotAFeedError("not a feed: got an HTML page that advertises no feed")
+    return NotAFeedError(f"not a feed: {problem or 'no RSS, Atom or JSON Feed document found'}")
 
 
 class _FeedLinkFinder(HTMLParser):
@@ -288,11 +291,11 @@ def _parse_json_feed(body: bytes, url: str) -> Feed:
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         raise ParseError(f"invalid JSON: {exc}") from exc
     if not isinstance(document, dict):
-        raise ParseError("not a feed: the JSON document is not an object")
+        raise NotAFeedError("not a feed: the JSON document is not an object")
     version = document.get("version")
     match = _JSONFEED_VERSION.fullmatch(version) if isinstance(version, str) else None
     if match is None:
-        raise ParseError("not a feed: JSON without a jsonfeed.org version")
+        raise NotAFeedError("not a feed: JSON without a jsonfeed.org version")
 
     items = document.get("items")
     warning = None

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.errors import ParseError
+from aggregator.errors import NotAFeedError, ParseError
 from aggregator.models import Entry
 from aggregator.parse import MAX_AUTHOR, MAX_ID, MAX_TAGS, MAX_TITLE, parse
 from tests.server import TestServer
@@ -365,11 +365,16 @@ HTML_PAGE = b"""<!DOCTYPE html>
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/octet-stream"])
 def test_html_page_is_not_a_feed_and_names_its_alternates(content_type: str) -> None:
-    with pytest.raises(ParseError) as caught:
+    with pytest.raises(NotAFeedError) as caught:
         parse(HTML_PAGE, "https://example.org/blog/", {"Content-Type": content_type})
     assert str(caught.value) == (
         "not a feed: got an HTML page, which advertises https://example.org/feed.xml, "
         "https://cdn.example.org/a, https://example.org/blog/feed.json"
+    )
+    assert caught.value.alternates == (
+        "https://example.org/feed.xml",
+        "https://cdn.example.org/a",
+        "https://example.org/blog/feed.json",
     )
 
 
