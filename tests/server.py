@@ -4,13 +4,20 @@ Routes map a path (with its query string, if any) to a ``Route``: a status, head
 or a handler that builds the answer from the request. ``Route(etag=..., last_modified=...)``
 answers 304 by itself when the client sends matching validators. Every request is recorded
 (method, path, headers) so tests can check what the client sent.
+
+Misbehaving servers for client tests: ``Route(drip=0.3)`` sends the whole answer (status line
+and headers too) one byte at a time; ``Route(chunks=factory)`` streams the pieces the factory
+yields (possibly forever) without Content-Length; a body with a ``content-encoding`` header and
+``gzip=False`` is sent as given (pre-compressed, or garbage).
 """
 
 from __future__ import annotations
 
 import gzip
+import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,13 +39,18 @@ class Route:
     last_modified: str | None = None
     gzip: bool = False
     handler: Callable[[Request], Route] | None = None
+    drip: float = 0.0
+    """Seconds to wait before each byte of the answer, status line and headers included."""
+    chunks: Callable[[], Iterable[bytes]] | None = None
+    """Makes the body pieces, sent as produced without Content-Length, then the connection is
+    closed. ``lambda: itertools.repeat(b"x" * 65536)`` is an endless body."""
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -72,7 +84,12 @@ class _Handler(BaseHTTPRequestHandler):
         if route.gzip:
             body = gzip.compress(body)
             headers["content-encoding"] = "gzip"
-        self._send(route.status, headers, body)
+        if route.chunks is not None:
+            self._stream(route.status, headers, route.chunks())
+        elif route.drip:
+            self._drip(route.status, headers, body, route.drip)
+        else:
+            self._send(route.status, headers, body)
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
@@ -82,6 +99,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if body:
             self.wfile.write(body)
+
+    def _stream(self, status: int, headers: dict[str, str], chunks: Iterable[bytes]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        for chunk in chunks:
+            self.wfile.write(chunk)
+            self.wfile.flush()
+
+    def _drip(self, status: int, headers: dict[str, str], body: bytes, pause: float) -> None:
+        lines = [f"{self.protocol_version} {status} {self.responses[status][0]}"]
+        lines += [f"{key}: {value}" for key, value in headers.items()]
+        lines += [f"content-length: {len(body)}", "connection: close", "", ""]
+        self.close_connection = True
+        for byte in "\r\n".join(lines).encode("latin-1") + body:
+            time.sleep(pause)
+            self.wfile.write(bytes((byte,)))
+            self.wfile.flush()
 
 
 class _Server(ThreadingHTTPServer):
@@ -93,6 +131,11 @@ class _Server(ThreadingHTTPServer):
         self.requests: list[Request] = []
         self.lock = threading.Lock()
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+        # else: a client hung up mid-answer, as tests of size and time limits make it do
+
 
 class TestServer:
     """Start with ``with TestServer() as server``; ``server.url('/feed.xml')`` is absolute."""
@@ -101,7 +144,9 @@ class TestServer:
 
     def __init__(self) -> None:
         self._server = _Server()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def host(self) -> str:

@@ -1,0 +1,593 @@
+"""HTTP for aggregator: the only module that speaks to the network (and imports httpx).
+
+One ``Fetcher`` owns one ``httpx.AsyncClient`` shared by every feed and article fetch. Each
+``fetch`` is a conditional GET that follows redirects itself, so that every hop is checked, and
+is bounded three ways: a total deadline, a cap on the *decompressed* body, and a global plus a
+per-host limit on requests in flight.
+
+The address policy is enforced where connections are made: a network backend under httpcore
+resolves the host, refuses it when any of its addresses is loopback, private, link-local or
+otherwise non-public (unless allowed), and connects to the address it checked. A name that
+resolves differently later (DNS rebinding) is checked again on its next connection.
+
+Cookies are refused: the client is shared by every feed, and a jar would grow without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.cookiejar
+import ipaddress
+import logging
+import socket
+import ssl
+import zlib
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+
+import httpcore
+import httpx
+
+from aggregator import __version__
+from aggregator.config import Settings
+from aggregator.errors import (
+    AddressNotAllowed,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    ResponseTooLarge,
+    TooManyRedirects,
+)
+from aggregator.models import FetchResult
+
+__all__ = ["USER_AGENT", "Fetcher"]
+
+USER_AGENT = f"aggregator/{__version__} (feed archiver)"
+
+log = logging.getLogger(__name__)
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_PIECE = 64 * 1024
+"""Most bytes one inflate step may produce: bounds memory whatever the compression ratio."""
+_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+_IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Foreign exceptions a request may raise; each becomes a FetchError (TimeoutError is an OSError).
+_NETWORK_ERRORS = (
+    httpx.HTTPError,
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    OSError,
+)
+
+
+class Fetcher:
+    """Fetches URLs under one set of limits and one address policy.
+
+    ``allowed_private_hosts`` lists exceptions to the policy written as in URLs, ``host`` (any
+    port) or ``host:port``; they match that spelling only (``localhost`` does not allow
+    ``127.0.0.1``). A ``transport`` passed in is used as it is: the address policy is then the
+    transport's business, and only the URL scheme is checked here.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        max_bytes: int = 20_000_000,
+        concurrency: int = 32,
+        per_host: int = 2,
+        allow_private_networks: bool = False,
+        allowed_private_hosts: Iterable[str] = (),
+        max_redirects: int = 10,
+        user_agent: str = USER_AGENT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if timeout <= 0 or max_bytes <= 0 or concurrency < 1 or per_host < 1 or max_redirects < 0:
+            raise ValueError("fetch limits must be positive")
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._max_redirects = max_redirects
+        self._in_flight = asyncio.Semaphore(concurrency)
+        self._hosts = _HostSlots(per_host)
+        if transport is None:
+            policy = _AddressPolicy(
+                allow_private=allow_private_networks,
+                exceptions=frozenset(_parse_exception(host) for host in allowed_private_hosts),
+            )
+            transport = _PolicedTransport(policy, max_connections=concurrency)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            headers={"user-agent": user_agent, "accept-encoding": "gzip, deflate"},
+            cookies=http.cookiejar.CookieJar(
+                http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+            ),
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Fetcher:
+        """A fetcher with the limits and address policy of ``feeds.yaml``."""
+        return cls(
+            timeout=settings.timeout,
+            max_bytes=settings.max_bytes,
+            concurrency=settings.concurrency,
+            per_host=settings.per_host,
+            allow_private_networks=settings.allow_private_networks,
+            allowed_private_hosts=settings.allowed_private_hosts,
+        )
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
+        """GET ``url``, conditionally when validators are given, following redirects.
+
+        Returns the final answer when its status is below 400 (304 included, with an empty body).
+        Raises ``HTTPStatusError`` for 4xx/5xx and another ``FetchError`` when the request fails.
+        """
+        headers = {}
+        if etag is not None:
+            headers["if-none-match"] = etag
+        if last_modified is not None:
+            headers["if-modified-since"] = last_modified
+        if accept is not None:
+            headers["accept"] = accept
+        try:
+            result = await self._follow(url, headers)
+        except FetchError as exc:
+            exc.url = exc.url or url
+            raise
+        except _NETWORK_ERRORS as exc:
+            raise _translate(exc, self._timeout, url) from exc
+        if result.status == 304:
+            result = _replace_validators(result, etag=etag, last_modified=last_modified)
+        log.debug(
+            "fetched url=%s status=%d bytes=%d redirects=%d elapsed=%.3f",
+            url,
+            result.status,
+            len(result.body),
+            len(result.redirects),
+            result.elapsed,
+        )
+        return result
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _follow(self, url: str, headers: Mapping[str, str]) -> FetchResult:
+        """The redirect loop: each hop is a separate request, checked and limited on its own."""
+        loop = asyncio.get_running_loop()
+        target = _parse_url(url)
+        seen = {str(target)}
+        redirects: list[tuple[int, str]] = []
+        started: float | None = None
+        while True:
+            # The host's slot first: a request queued for a busy host holds no global slot.
+            async with self._hosts.hold(target.raw_host.decode("ascii")), self._in_flight:
+                # The deadline runs from the first byte sent: waiting for a slot is not counted.
+                if started is None:
+                    started = loop.time()
+                async with asyncio.timeout_at(started + self._timeout):
+                    answer = await self._exchange(target, headers)
+            location = answer.headers.get("location")
+            if answer.status not in _REDIRECTS or location is None:
+                break
+            target = _parse_url(location, base=target)
+            if len(redirects) == self._max_redirects:
+                raise TooManyRedirects(f"more than {self._max_redirects} redirects")
+            if str(target) in seen:
+                raise TooManyRedirects(f"redirect loop back to {target}")
+            seen.add(str(target))
+            redirects.append((answer.status, str(target)))
+        if answer.status >= 400:
+            raise HTTPStatusError(
+                f"HTTP {answer.status} {answer.reason}".strip(),
+                status=answer.status,
+                headers=answer.headers,
+            )
+        permanent = bool(redirects) and all(status in _PERMANENT for status, _ in redirects)
+        return FetchResult(
+            url=url,
+            final_url=str(target),
+            status=answer.status,
+            headers=answer.headers,
+            body=answer.body,
+            etag=answer.headers.get("etag"),
+            last_modified=answer.headers.get("last-modified"),
+            permanent_redirect=str(target) if permanent else None,
+            redirects=tuple(redirects),
+            fetched_at=datetime.now(UTC),
+            elapsed=loop.time() - started,
+        )
+
+    async def _exchange(self, url: httpx.URL, headers: Mapping[str, str]) -> _Answer:
+        """One request and, when it will be kept, its body."""
+        async with self._client.stream("GET", url, headers=headers) as response:
+            answer = _Answer(
+                status=response.status_code,
+                reason=response.reason_phrase,
+                headers=dict(response.headers.items()),
+            )
+            if _has_body(answer):
+                answer.body = await self._read_body(response)
+        return answer
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The decompressed body, refused as soon as it grows past ``max_bytes``."""
+        body = bytearray()
+        async for piece in self._pieces(response):
+            if len(body) + len(piece) > self._max_bytes:
+                raise ResponseTooLarge(self._too_large())
+            body += piece
+        return bytes(body)
+
+    async def _pieces(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """The body in bounded pieces, inflated here rather than by httpx, whose decoder may turn
+        one network read into tens of megabytes before anyone can count them."""
+        if response.is_stream_consumed:
+            # A transport passed in (httpx.MockTransport) may hand over a body httpx has decoded.
+            yield response.content
+            return
+        layers = _layers(response.headers.get("content-encoding", ""))
+        declared = response.headers.get("content-length", "")
+        if not layers and declared.isdigit() and int(declared) > self._max_bytes:
+            raise ResponseTooLarge(self._too_large())
+        async for chunk in response.aiter_raw():
+            for piece in _inflate(layers, chunk):
+                yield piece
+
+    def _too_large(self) -> str:
+        return f"the response is larger than {self._max_bytes:,} bytes"
+
+
+@dataclass(slots=True)
+class _Answer:
+    """What one hop answered."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+def _has_body(answer: _Answer) -> bool:
+    """Whether the body of this answer is kept (not for 304, errors or redirects we follow)."""
+    if answer.status == 304 or answer.status >= 400:
+        return False
+    return not (answer.status in _REDIRECTS and "location" in answer.headers)
+
+
+def _replace_validators(
+    result: FetchResult, *, etag: str | None, last_modified: str | None
+) -> FetchResult:
+    """A 304 that omits a validator keeps the one that was sent."""
+    return FetchResult(
+        url=result.url,
+        final_url=result.final_url,
+        status=result.status,
+        headers=result.headers,
+        body=result.body,
+        etag=result.etag or etag,
+        last_modified=result.last_modified or last_modified,
+        permanent_redirect=result.permanent_redirect,
+        redirects=result.redirects,
+        fetched_at=result.fetched_at,
+        elapsed=result.elapsed,
+    )
+
+
+def _parse_url(url: str, base: httpx.URL | None = None) -> httpx.URL:
+    """``url`` (relative to ``base``, if given) when it is an http(s) URL with a host."""
+    try:
+        parsed = base.join(url) if base else httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"invalid URL: {exc}") from exc
+    if not parsed.scheme:
+        raise AddressNotAllowed("only http and https URLs are fetched; this one has no scheme")
+    if parsed.scheme not in ("http", "https"):
+        raise AddressNotAllowed(f"only http and https URLs are fetched, not {parsed.scheme}:")
+    if not parsed.raw_host:
+        raise FetchError("invalid URL: no host")
+    return parsed
+
+
+# --- Decompression -----------------------------------------------------------------------------
+
+
+def _layers(content_encoding: str) -> list[_Inflater]:
+    """The inflaters undoing ``Content-Encoding``, in the order to apply them."""
+    codings = [coding.strip().lower() for coding in content_encoding.split(",")]
+    return [_Inflater(coding) for coding in reversed(codings) if coding not in ("", "identity")]
+
+
+def _inflate(layers: Sequence[_Inflater], data: bytes) -> Iterator[bytes]:
+    """``data`` passed through every layer in turn, in bounded pieces."""
+    if not layers:
+        yield data
+        return
+    for piece in layers[0].feed(data):
+        yield from _inflate(layers[1:], piece)
+
+
+class _Inflater:
+    """Undoes one gzip or deflate layer, never producing more than ``_PIECE`` bytes at once.
+
+    ``deflate`` is meant to be zlib-wrapped, but some servers send raw deflate: the first two
+    bytes tell which.
+    """
+
+    def __init__(self, coding: str) -> None:
+        if coding not in ("gzip", "x-gzip", "deflate"):
+            raise FetchError(f"unsupported content encoding: {coding}")
+        self._coding = coding
+        self._head = b""
+        self._zlib = None if coding == "deflate" else zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            self._head += data
+            if len(self._head) < 2:
+                return
+            data, self._head = self._head, b""
+            wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        inflater = self._zlib
+        try:
+            # Bytes after the end of the compressed stream are ignored, as httpx does.
+            while not inflater.eof:
+                piece = inflater.decompress(data, _PIECE)
+                data = inflater.unconsumed_tail
+                if piece:
+                    yield piece
+                if not data and len(piece) < _PIECE:
+                    return
+        except zlib.error as exc:
+            raise FetchError(f"the {self._coding} body cannot be decompressed: {exc}") from exc
+
+
+# --- Concurrency -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Slot:
+    semaphore: asyncio.Semaphore
+    users: int = 0
+    """Tasks holding or awaiting the semaphore."""
+
+
+class _HostSlots:
+    """At most ``limit`` requests in flight per host; a host is forgotten when nobody uses it."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._slots: dict[str, _Slot] = {}
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        slot = self._slots.get(host)
+        if slot is None:
+            slot = self._slots[host] = _Slot(asyncio.Semaphore(self._limit))
+        slot.users += 1
+        try:
+            async with slot.semaphore:
+                yield
+        finally:
+            slot.users -= 1
+            if not slot.users:
+                del self._slots[host]
+
+
+# --- Address policy ----------------------------------------------------------------------------
+
+
+def _parse_exception(entry: str) -> tuple[str, int | None]:
+    """``host`` or ``host:port`` (as written in URLs) -> (host as httpcore sees it, port)."""
+    try:
+        url = httpx.URL(f"http://{entry.strip()}")
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a host or host:port: {entry!r}") from exc
+    if not url.raw_host or url.raw_path != b"/" or url.userinfo or url.fragment:
+        raise ValueError(f"not a host or host:port: {entry!r}")
+    return url.raw_host.decode("ascii"), url.port
+
+
+def _non_public(ip: _IPAddress) -> str | None:
+    """What kind of non-public address ``ip`` is, or None for a public unicast address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _non_public(embedded)
+    checks = (
+        (ip.is_unspecified, "unspecified"),
+        (ip.is_loopback, "loopback"),
+        (ip.is_link_local, "link-local"),
+        (ip.is_multicast, "multicast"),
+        (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT, "shared (CGNAT)"),
+        (ip.is_reserved, "reserved"),
+        (ip.is_private, "private"),
+        (not ip.is_global, "non-public"),
+    )
+    return next((kind for matches, kind in checks if matches), None)
+
+
+@dataclass(frozen=True, slots=True)
+class _AddressPolicy:
+    allow_private: bool
+    exceptions: frozenset[tuple[str, int | None]]
+    """(host, port) pairs from ``allowed_private_hosts``; port None means any port."""
+
+    def check(self, host: str, port: int, address: str) -> None:
+        """Raise ``AddressNotAllowed`` when ``host:port``, resolved to ``address``, is refused."""
+        if self.allow_private or {(host, port), (host, None)} & self.exceptions:
+            return
+        kind = _non_public(ipaddress.ip_address(address))
+        if kind is not None:
+            shown = address if address == host else f"{host} ({address})"
+            raise AddressNotAllowed(
+                f"{shown} is a {kind} address, refused unless listed in allowed_private_hosts"
+            )
+
+
+class _PolicedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves each new connection's host, checks every address, connects to a checked one."""
+
+    def __init__(self, policy: _AddressPolicy) -> None:
+        self._policy = policy
+        self._network = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise FetchError(f"name not resolved: {host}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            self._policy.check(host, port, address)
+        failure: Exception = FetchError(f"name not resolved: {host}")
+        for address in addresses:
+            try:
+                return await self._network.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure
+
+    async def sleep(self, seconds: float) -> None:
+        await self._network.sleep(seconds)
+
+
+class _PolicedTransport(httpx.AsyncBaseTransport):
+    """httpx's transport interface over an httpcore pool that connects through the policy.
+
+    httpx 0.28's ``AsyncHTTPTransport`` takes no network backend, so this builds the pool from
+    httpcore's public API instead of reaching into httpx's private attributes.
+    """
+
+    def __init__(self, policy: _AddressPolicy, *, max_connections: int) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=5.0,
+            network_backend=_PolicedBackend(policy),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        response = await self._pool.handle_async_request(
+            httpcore.Request(
+                method=request.method,
+                url=httpcore.URL(
+                    scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+                ),
+                headers=request.headers.raw,
+                content=request.stream,
+                extensions=request.extensions,
+            )
+        )
+        return httpx.Response(
+            response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, response: httpcore.Response) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._response.aiter_stream():
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+def _translate(exc: Exception, timeout: float, url: str) -> FetchError:
+    """Our error, with a phrase a person understands, for a foreign network exception."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException | httpcore.TimeoutException):
+        return FetchTimeout(f"timed out after {timeout:g} s", url=url)
+    return FetchError(_describe(exc), url=url)
+
+
+def _describe(exc: BaseException) -> str:
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS error: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            reason = cause.reason or cause.strerror or str(cause)
+            return f"TLS error: {reason.replace('_', ' ').lower()}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(cause, OSError) and cause.strerror:
+            return f"network error: {cause.strerror[:1].lower()}{cause.strerror[1:]}"
+    if isinstance(exc, httpx.RemoteProtocolError | httpcore.RemoteProtocolError):
+        return f"the server broke the HTTP protocol: {exc}"
+    return f"network error: {exc or type(exc).__name__}"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what caused it, depth first, looking inside exception groups."""
+    pending = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(reversed(current.exceptions))
+        cause = current.__cause__ or current.__context__
+        if cause is not None:
+            pending.append(cause)
