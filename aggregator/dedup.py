@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from aggregator.models import Entry
 
@@ -54,7 +54,7 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "ga_", "hmb_", "itm_")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-#: Characters that never need percent-encoding in a path or query (RFC 3986 unreserved + sub-delims).
+#: Characters never percent-encoded in a path or query (RFC 3986 unreserved + sub-delims).
 _SAFE_PATH = "/:@!$&'()*+,;=-._~"
 
 #: Below this many words, equal text does not make two entries one story ("Read more", "Photo").

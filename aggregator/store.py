@@ -158,7 +158,7 @@ def _migration_1(conn: sqlite3.Connection) -> None:
             INSERT INTO articles_fts (rowid, title, summary, content, author)
             VALUES (new.id, new.title, new.summary, new.content, new.author);
         END;
-        """
+        """,
     )
 
 
@@ -397,6 +397,7 @@ class Store:
             article_id = self._insert_article(conn, feed_id, record, page_id, now)
             reason = "new"
         else:
+            self._adopt_if_earlier(conn, article_id, record, feed_id)
             self._improve_article(conn, article_id, record, page_id)
         conn.execute(
             """
@@ -420,9 +421,7 @@ class Store:
         return "new" if reason == "new" else "duplicate"
 
     @staticmethod
-    def _find_same_story(
-        conn: sqlite3.Connection, record: ArticleRecord
-    ) -> tuple[int | None, str]:
+    def _find_same_story(conn: sqlite3.Connection, record: ArticleRecord) -> tuple[int | None, str]:
         keys = [k for k in {record.url_key, record.canonical_url} if k]
         if keys:
             marks = ", ".join("?" * len(keys))
@@ -563,6 +562,35 @@ class Store:
             ),
         )
         return True
+
+    @staticmethod
+    def _adopt_if_earlier(
+        conn: sqlite3.Connection, article_id: int, record: ArticleRecord, feed_id: int
+    ) -> None:
+        """The original of a story is the copy published first: it gives the article its
+        title, link and feed, whichever feed happened to be polled first."""
+        date = to_db_time(record.published or record.updated)
+        if date is None:
+            return
+        conn.execute(
+            """
+            UPDATE articles SET feed_id = ?, guid = ?, url = ?, canonical_url = ?, title = ?,
+                author = coalesce(?, author), published = ?, updated = ?
+            WHERE id = ? AND coalesce(published, updated, first_seen) > ?
+            """,
+            (
+                feed_id,
+                record.guid,
+                record.url,
+                record.canonical_url,
+                record.title,
+                record.author,
+                to_db_time(record.published),
+                to_db_time(record.updated),
+                article_id,
+                date,
+            ),
+        )
 
     @staticmethod
     def _improve_article(

@@ -62,6 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests.append(request)
             route = self.server.routes.get(self.path)
+            if route is None:  # like most sites, ignore a query string the page does not use
+                route = self.server.routes.get(self.path.partition("?")[0])
         if route is None:
             self._send(404, {"content-type": "text/plain"}, b"not found")
             return

@@ -168,3 +168,13 @@ def test_record_failure_keeps_validators(store: Store) -> None:
         "HTTP 500",
         1,
     )
+
+
+def test_the_earliest_published_copy_is_the_original_whatever_the_order(store: Store) -> None:
+    a, b = feed_ids(store)
+    copy = record("copy", published=NOW, title="Reprint", content_hash="same")
+    original = record("orig", published=NOW - timedelta(days=1), content_hash="same")
+    store.save_poll(poll(b, copy))
+    store.save_poll(poll(a, original))
+    (article,) = store.query("SELECT feed_id, title, url FROM articles")
+    assert article == {"feed_id": a, "title": "Title orig", "url": "https://example.com/orig"}

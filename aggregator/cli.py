@@ -1,0 +1,474 @@
+"""The command line: parse arguments, call the library, render with rich (or --json).
+
+Exit status: 0 when the command did its job (a failing feed is reported, not fatal),
+2 for usage and configuration errors, 1 for other failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aggregator import __version__
+from aggregator.config import Config, database_path, load_config, parse_duration
+from aggregator.errors import AggregatorError, ConfigError, SearchError
+from aggregator.fetch import Fetcher
+from aggregator.models import FeedState
+from aggregator.pipeline import Pipeline, PollResult, PollSummary, is_due, make_pool, utcnow
+from aggregator.search import search as run_search
+from aggregator.search import split_snippet
+from aggregator.store import Store
+
+log = logging.getLogger("aggregator")
+
+
+@dataclass
+class Context:
+    config_path: Path
+    db_override: str | None
+    stdout: Console
+    stderr: Console
+    _config: Config | None = None
+
+    def config(self, *, required: bool = True) -> Config:
+        """feeds.yaml, loaded once. When not ``required`` a missing file means the defaults."""
+        if self._config is None:
+            if not required and not self.config_path.exists():
+                self._config = Config()
+            else:
+                self._config = load_config(self.config_path)
+        return self._config
+
+    def db_path(self, *, config_required: bool = False) -> Path:
+        if self.db_override:
+            return Path(self.db_override)
+        return database_path(self.config(required=config_required))
+
+    def open_store(self, *, config_required: bool = False, must_exist: bool = False) -> Store:
+        path = self.db_path(config_required=config_required)
+        if must_exist and not path.exists():
+            fail(f"no archive at {path}: run `aggregator poll` first (or pass --db)", status=1)
+        return Store(path)
+
+
+def fail(message: str, *, status: int = 1) -> NoReturn:
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(status)
+
+
+@contextmanager
+def _errors_to_exit() -> Iterator[None]:
+    """Our errors become a one-line message and an exit status, never a traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        fail(str(exc), status=2)
+    except SearchError as exc:
+        fail(str(exc), status=2)
+    except AggregatorError as exc:
+        fail(str(exc), status=1)
+
+
+class _KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = f"time={stamp} level={record.levelname.lower()} logger={record.name} "
+        text += record.getMessage()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+def _configure_logging(verbose: int, log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if log_format == "json" else _KeyValueFormatter())
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    root = logging.getLogger("aggregator")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aggregator")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="feeds.yaml",
+    show_default=True,
+    envvar="AGGREGATOR_CONFIG",
+    help="The feeds.yaml to read (env AGGREGATOR_CONFIG).",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="AGGREGATOR_DB",
+    help="The SQLite archive (default: settings.database, else archive/archive.db; "
+    "env AGGREGATOR_DB).",
+)
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Logs on stderr as key=value text or JSON lines.",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: Path, db_path: str | None, verbose: int, log_format: str
+) -> None:
+    """Archive every article of the feeds you follow as clean, searchable text.
+
+    \b
+    Example:
+      aggregator poll                 # fetch due feeds into archive/archive.db
+      aggregator search "climate"     # ranked results with snippets
+      aggregator status               # one row per feed
+    """
+    _configure_logging(verbose, log_format)
+    ctx.obj = Context(
+        config_path=config_path,
+        db_override=db_path,
+        stdout=Console(),
+        stderr=Console(stderr=True),
+    )
+
+
+# --- poll ------------------------------------------------------------------------------------
+
+
+def _select_feeds(
+    feeds: Sequence[FeedState], wanted: Sequence[str], poll_all: bool, now: datetime
+) -> list[FeedState]:
+    if wanted:
+        chosen: list[FeedState] = []
+        for name in wanted:
+            matches = [f for f in feeds if name in (f.url, f.name, f.title)]
+            if not matches:
+                raise click.BadParameter(
+                    f"no feed named or at {name!r} in the config", param_hint="--feed"
+                )
+            chosen.extend(m for m in matches if m not in chosen)
+        return [f for f in chosen if f.disabled_reason is None]
+    if poll_all:
+        return [f for f in feeds if f.disabled_reason is None]
+    return [f for f in feeds if is_due(f, now)]
+
+
+@cli.command()
+@click.option(
+    "--feed",
+    "wanted",
+    multiple=True,
+    metavar="NAME_OR_URL",
+    help="Poll only this feed (repeatable), due or not.",
+)
+@click.option("--all", "poll_all", is_flag=True, help="Poll every feed, due or not.")
+@click.option(
+    "--no-articles", is_flag=True, help="Store the feeds' own content; fetch no article pages."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def poll(
+    obj: Context, wanted: tuple[str, ...], poll_all: bool, no_articles: bool, as_json: bool
+) -> None:
+    """Fetch due feeds once and archive their new articles.
+
+    Feeds never polled are due; after a poll a feed is due again after its interval.
+
+    \b
+    Example:
+      aggregator poll --all
+      aggregator poll --feed "Example" --no-articles
+    """
+    with _errors_to_exit():
+        config = obj.config()
+        with obj.open_store() as store:
+            now = utcnow()
+            store.sync_feeds(config.feeds, now=now)
+            configured = store.feeds(urls=[f.url for f in config.feeds])
+            feeds = _select_feeds(configured, wanted, poll_all, now)
+            summary = _run_poll(obj, config, store, feeds, fetch_articles=not no_articles)
+    if as_json:
+        obj.stdout.print_json(data=_summary_json(summary))
+    else:
+        _print_summary(obj.stdout, summary, skipped=len(configured) - len(feeds))
+
+
+def _run_poll(
+    obj: Context, config: Config, store: Store, feeds: Sequence[FeedState], *, fetch_articles: bool
+) -> PollSummary:
+    if not feeds:
+        return PollSummary(results=(), elapsed=0.0)
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=obj.stderr,
+        disable=not obj.stderr.is_terminal,
+        transient=True,
+    )
+
+    async def run(on_result: Callable[[PollResult], None]) -> PollSummary:
+        with make_pool() as pool:
+            async with Fetcher.from_settings(config.settings) as fetcher:
+                pipeline = Pipeline(
+                    config=config,
+                    store=store,
+                    fetcher=fetcher,
+                    executor=pool,
+                    fetch_articles=fetch_articles and config.settings.fetch_articles,
+                )
+                try:
+                    return await pipeline.poll(feeds, on_result)
+                finally:
+                    pipeline.close()
+
+    with progress:
+        task = progress.add_task("polling", total=len(feeds), last="")
+
+        def advance(result: PollResult) -> None:
+            progress.update(task, advance=1, last=escape(result.label[:40]))
+
+        return asyncio.run(run(advance))
+
+
+def _summary_json(summary: PollSummary) -> dict[str, Any]:
+    return {
+        "feeds_ok": summary.feeds_ok,
+        "feeds_failed": summary.feeds_failed,
+        "new": summary.new,
+        "updated": summary.updated,
+        "duplicate": summary.duplicate,
+        "seconds": round(summary.elapsed, 3),
+        "feeds": [
+            {
+                "url": r.url,
+                "name": r.label,
+                "ok": r.ok,
+                "status": r.status,
+                "not_modified": r.not_modified,
+                "new": r.counts.new,
+                "updated": r.counts.updated,
+                "duplicate": r.counts.duplicate,
+                "error": r.error,
+                "warning": r.warning,
+                "seconds": round(r.elapsed, 3),
+            }
+            for r in summary.results
+        ],
+    }
+
+
+def _print_summary(console: Console, summary: PollSummary, *, skipped: int) -> None:
+    failed = [r for r in summary.results if not r.ok]
+    if failed:
+        table = Table(title="Failed feeds", title_justify="left", show_edge=False)
+        table.add_column("feed", overflow="fold")
+        table.add_column("status", justify="right")
+        table.add_column("error", overflow="fold")
+        for r in failed:
+            table.add_row(escape(r.label), str(r.status or "-"), escape(r.error or ""))
+        console.print(table)
+    for r in summary.results:
+        if r.ok and r.warning:
+            console.print(f"[yellow]warning:[/] {escape(r.label)}: {escape(r.warning)}")
+    unchanged = sum(r.not_modified for r in summary.results)
+    console.print(
+        f"feeds: [green]{summary.feeds_ok} ok[/] ({unchanged} not modified), "
+        f"[red]{summary.feeds_failed} failed[/]"
+        + (f", {skipped} not due" if skipped else "")
+        + f" · articles: [bold]{summary.new} new[/], {summary.updated} updated, "
+        f"{summary.duplicate} duplicate · {summary.elapsed:.1f} s",
+        highlight=False,
+    )
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+def parse_when(value: str, now: datetime) -> datetime:
+    """A point in time: a duration back from now ("24h", "7d") or a date ("2026-11-01")."""
+    try:
+        return now - timedelta(seconds=parse_duration(value))
+    except ConfigError:
+        pass
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f'{value!r} is neither a duration like "24h" nor a date like "2026-11-01"',
+            param_hint="--since",
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--feed", metavar="NAME_OR_URL", help="Only articles delivered by this feed.")
+@click.option("--since", metavar="WHEN", help='Only articles since then: "24h", "7d", a date.')
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+@click.pass_obj
+def search(
+    obj: Context, query: str, limit: int, feed: str | None, since: str | None, as_json: bool
+) -> None:
+    """Search the archive; best matches first, with highlighted snippets.
+
+    QUERY takes words, "exact phrases", OR, NOT and prefix*.
+
+    \b
+    Example:
+      aggregator search '"climate change" NOT opinion' --since 7d
+    """
+    since_at = parse_when(since, utcnow()) if since else None
+    with _errors_to_exit(), obj.open_store(must_exist=True) as store:
+        hits = run_search(store, query, limit=limit, feed=feed, since=since_at)
+    if as_json:
+        obj.stdout.print_json(
+            data=[
+                {
+                    "id": h.article_id,
+                    "title": h.title,
+                    "url": h.url,
+                    "feed": h.feed,
+                    "published": h.published.isoformat() if h.published else None,
+                    "snippet": "".join(text for text, _ in split_snippet(h.snippet)),
+                    "matches": [text for text, hit in split_snippet(h.snippet) if hit],
+                    "rank": h.rank,
+                }
+                for h in hits
+            ]
+        )
+        return
+    if not hits:
+        obj.stderr.print("no matches")
+        return
+    for number, hit in enumerate(hits, 1):
+        date = hit.published.strftime("%Y-%m-%d") if hit.published else "undated"
+        obj.stdout.print(
+            f"[bold]{number}. {escape(hit.title or '(untitled)')}[/]  "
+            f"[dim]{escape(hit.feed or '')} · {date} · #{hit.article_id}[/]",
+            highlight=False,
+        )
+        if hit.url:
+            obj.stdout.print(f"   [blue]{escape(hit.url)}[/]", highlight=False, soft_wrap=True)
+        snippet = "".join(
+            f"[bold yellow]{escape(text)}[/]" if match else escape(text)
+            for text, match in split_snippet(hit.snippet.replace("\n", " "))
+        )
+        obj.stdout.print(f"   {snippet}", highlight=False)
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{int(seconds // size)}{unit}"
+            break
+    else:
+        text = f"{int(seconds)}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@click.pass_obj
+def status(obj: Context, as_json: bool) -> None:
+    """One row per feed: last poll, HTTP status, articles, errors.
+
+    \b
+    Example:
+      aggregator status --json | jq '.[] | select(.error_count > 0)'
+    """
+    with _errors_to_exit(), obj.open_store(must_exist=True) as store:
+        feeds = store.feeds()
+    now = utcnow()
+    if as_json:
+        obj.stdout.print_json(
+            data=[
+                {
+                    "id": f.id,
+                    "url": f.url,
+                    "name": f.label,
+                    "tags": list(f.tags),
+                    "last_polled_at": f.last_polled_at.isoformat() if f.last_polled_at else None,
+                    "next_poll_at": f.next_poll_at.isoformat() if f.next_poll_at else None,
+                    "last_status": f.last_status,
+                    "articles": f.articles,
+                    "error_count": f.error_count,
+                    "last_error": f.last_error,
+                    "disabled_reason": f.disabled_reason,
+                }
+                for f in feeds
+            ]
+        )
+        return
+    table = Table(show_edge=False)
+    for column, justify in (
+        ("feed", "left"),
+        ("last poll", "right"),
+        ("next poll", "right"),
+        ("HTTP", "right"),
+        ("articles", "right"),
+        ("errors", "right"),
+        ("last error", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for f in feeds:
+        healthy = f.error_count == 0
+        table.add_row(
+            escape(f.label),
+            _ago(f.last_polled_at, now),
+            _ago(f.next_poll_at, now),
+            str(f.last_status or "-"),
+            str(f.articles),
+            str(f.error_count) if healthy else f"[red]{f.error_count}[/]",
+            escape(f.last_error or ""),
+        )
+    obj.stdout.print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``aggregator`` command."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="aggregator")

@@ -1,0 +1,472 @@
+"""One poll of many feeds: fetch -> parse -> extract -> dedup -> store.
+
+The network is asyncio (one shared ``Fetcher``); parsing and extraction run in a process pool;
+the archive is written by one thread, one transaction per feed. Concurrency is bounded at every
+stage: ``concurrency`` feeds in flight, ``ARTICLES_PER_FEED`` pages in flight per feed, and the
+fetcher's global and per-host limits, so memory stays flat however many feeds there are.
+A failing feed is recorded on its row and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from aggregator import dedup
+from aggregator.config import Config, FeedConfig
+from aggregator.errors import (
+    AggregatorError,
+    ExtractError,
+    FetchError,
+    HTTPStatusError,
+)
+from aggregator.extract import clean_feed_html, extract
+from aggregator.fetch import Fetcher
+from aggregator.models import (
+    ArticleRecord,
+    Entry,
+    FeedPoll,
+    FeedState,
+    FetchResult,
+    PageRecord,
+    SaveCounts,
+)
+from aggregator.parse import parse
+from aggregator.store import Store
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9,"
+    " application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+#: Article pages of one feed fetched and extracted at the same time.
+ARTICLES_PER_FEED = 8
+#: Page URLs remembered as already fetched in this run (so two feeds polled at the same time
+#: do not fetch one story twice); the oldest are forgotten beyond this many.
+CLAIMED_PAGES = 50_000
+#: A failed feed waits interval x 2^errors, at most this many doublings (and max_interval).
+MAX_BACKOFF_DOUBLINGS = 8
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PollResult:
+    """What happened to one feed in one poll."""
+
+    feed_id: int
+    url: str
+    label: str
+    ok: bool
+    status: int | None = None
+    not_modified: bool = False
+    counts: SaveCounts = field(default_factory=SaveCounts)
+    error: str | None = None
+    warning: str | None = None
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PollSummary:
+    results: tuple[PollResult, ...]
+    elapsed: float
+
+    @property
+    def feeds_ok(self) -> int:
+        return sum(r.ok for r in self.results)
+
+    @property
+    def feeds_failed(self) -> int:
+        return sum(not r.ok for r in self.results)
+
+    @property
+    def new(self) -> int:
+        return sum(r.counts.new for r in self.results)
+
+    @property
+    def updated(self) -> int:
+        return sum(r.counts.updated for r in self.results)
+
+    @property
+    def duplicate(self) -> int:
+        return sum(r.counts.duplicate for r in self.results)
+
+
+def next_poll_at(
+    now: datetime, *, interval: float, errors: int, min_interval: float, max_interval: float
+) -> datetime:
+    """When to poll again: the interval after a success, doubling per consecutive error."""
+    delay = max(min_interval, min(interval, max_interval))
+    if errors:
+        delay = min(max_interval, delay * 2 ** min(errors, MAX_BACKOFF_DOUBLINGS))
+    return now + timedelta(seconds=delay)
+
+
+def is_due(feed: FeedState, now: datetime) -> bool:
+    return feed.disabled_reason is None and (feed.next_poll_at is None or feed.next_poll_at <= now)
+
+
+def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """The process pool for parsing and extraction (forkserver: safe beside our threads)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["aggregator.pipeline"])
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
+
+
+def prepare_article(
+    entry: Entry,
+    entry_hash: str,
+    page: FetchResult | None,
+    *,
+    archive_page: bool,
+    feed_language: str | None = None,
+) -> ArticleRecord:
+    """Turn an entry (and its fetched page, if any) into the record the store keeps.
+
+    Runs in a pool worker. The page's extracted text wins unless it is shorter than the
+    feed's own content, which is then used instead (cleaned the same way).
+    """
+    feed_html = entry.content or entry.summary
+    feed_text = clean_feed_html(feed_html, entry.url) if feed_html else ""
+    summary = clean_feed_html(entry.summary, entry.url) if entry.summary else None
+    extracted = None
+    if page is not None and page.body and _is_html(page):
+        try:
+            extracted = extract(page.body, page.final_url)
+        except ExtractError as exc:
+            log.info("event=extract_failed url=%s error=%r", page.final_url, str(exc))
+
+    page_words = len(dedup.words(extracted.text)) if extracted else 0
+    feed_words = len(dedup.words(feed_text))
+    content: str | None
+    if extracted and page_words >= feed_words:
+        content, source, word_count = extracted.text, "page", page_words
+    elif feed_text:
+        content, source, word_count = feed_text, "feed", feed_words
+    else:
+        content, source, word_count = None, "none", 0
+
+    url_key = dedup.canonical_url(entry.url) if entry.url else None
+    canonical = url_key
+    if page is not None:
+        canonical = dedup.canonical_url(page.final_url)
+        declared = extracted.canonical_url if extracted else None
+        if declared and _plausible_canonical(declared, page.final_url):
+            canonical = dedup.canonical_url(declared)
+
+    return ArticleRecord(
+        entry_id=entry.id,
+        entry_hash=entry_hash,
+        guid=entry.guid,
+        url=entry.url,
+        url_key=url_key,
+        canonical_url=canonical,
+        title=entry.title or (extracted.title if extracted else None),
+        author=entry.author or (extracted.author if extracted else None),
+        published=entry.published or (extracted.published if extracted else None),
+        updated=entry.updated,
+        summary=summary or None,
+        content=content,
+        content_source=source,
+        lang=(extracted.lang if extracted else None) or _short_lang(feed_language),
+        word_count=word_count,
+        content_hash=dedup.content_hash(content) if content else None,
+        tags=entry.tags,
+        page=_page_record(page) if archive_page and page is not None and page.body else None,
+    )
+
+
+def _is_html(page: FetchResult) -> bool:
+    kind = page.content_type
+    return not kind or "html" in kind or kind in ("text/plain", "application/octet-stream")
+
+
+def _plausible_canonical(declared: str, final_url: str) -> bool:
+    """Some sites point every page's canonical link at their home page: ignore that."""
+    declared_path = urlsplit(declared).path.strip("/")
+    return bool(declared_path) or not urlsplit(final_url).path.strip("/")
+
+
+def _short_lang(language: str | None) -> str | None:
+    if not language:
+        return None
+    return language.split("-")[0].split("_")[0].strip().lower() or None
+
+
+def _page_record(page: FetchResult) -> PageRecord:
+    return PageRecord(
+        url=page.url,
+        final_url=page.final_url,
+        status=page.status,
+        content_type=page.content_type,
+        headers=page.headers,
+        fetched_at=page.fetched_at,
+        sha256=hashlib.sha256(page.body).hexdigest(),
+        body=zlib.compress(page.body, 6),
+    )
+
+
+class Pipeline:
+    """Polls feeds into a store. Owns a thread for the store; borrows the fetcher and pool."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        executor: Executor | None = None,
+        fetch_articles: bool | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = config.settings
+        self.feed_configs: dict[str, FeedConfig] = {f.url: f for f in config.feeds}
+        self.store = store
+        self.fetcher = fetcher
+        self.executor = executor
+        self.fetch_articles = (
+            self.settings.fetch_articles if fetch_articles is None else fetch_articles
+        )
+        self.clock = clock
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-db")
+        self._claimed: OrderedDict[str, None] = OrderedDict()
+
+    def close(self) -> None:
+        self._db.shutdown(wait=True)
+
+    async def poll(
+        self,
+        feeds: Sequence[FeedState],
+        on_result: Callable[[PollResult], None] | None = None,
+    ) -> PollSummary:
+        """Poll ``feeds`` once, ``concurrency`` at a time; report each result as it lands."""
+        started = time.monotonic()
+        queue: asyncio.Queue[FeedState] = asyncio.Queue()
+        for feed in feeds:
+            queue.put_nowait(feed)
+        results: list[PollResult] = []
+
+        async def worker() -> None:
+            while True:
+                try:
+                    feed = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                result = await self.poll_feed(feed)
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+
+        workers = max(1, min(len(feeds), self.settings.concurrency))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return PollSummary(results=tuple(results), elapsed=time.monotonic() - started)
+
+    async def poll_feed(self, feed: FeedState) -> PollResult:
+        """Fetch, parse and store one feed. Never raises for a bad feed: the error is recorded."""
+        started = time.monotonic()
+        now = self.clock()
+        try:
+            return await self._poll_feed(feed, now, started)
+        except AggregatorError as exc:
+            status = exc.status if isinstance(exc, HTTPStatusError) else None
+            return await self._failed(feed, now, started, str(exc), status)
+        except Exception as exc:  # a bug must not stop the other feeds
+            log.exception("event=poll_crashed feed=%s", feed.url)
+            return await self._failed(
+                feed, now, started, f"internal error: {type(exc).__name__}: {exc}", None
+            )
+
+    async def _poll_feed(self, feed: FeedState, now: datetime, started: float) -> PollResult:
+        result = await self.fetcher.fetch(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
+        )
+        interval = self._interval(feed)
+        next_at = next_poll_at(
+            now,
+            interval=interval,
+            errors=0,
+            min_interval=self.settings.min_interval,
+            max_interval=self.settings.max_interval,
+        )
+        if result.not_modified:
+            poll = FeedPoll(
+                feed_id=feed.id,
+                polled_at=now,
+                status=result.status,
+                etag=result.etag or feed.etag,
+                last_modified=result.last_modified or feed.last_modified,
+                next_poll_at=next_at,
+            )
+            await self._store(self.store.save_poll, poll)
+            log.info("event=not_modified feed=%s", feed.url)
+            return self._ok(feed, result.status, started, not_modified=True)
+
+        parsed = await self._cpu(parse, result.body, result.final_url, result.headers)
+        known = await self._store(self.store.entry_hashes, feed.id)
+        todo: list[tuple[Entry, str]] = []
+        seen: list[str] = []
+        for entry in parsed.entries:
+            fingerprint = dedup.entry_fingerprint(entry)
+            if known.get(entry.id) == fingerprint:
+                seen.append(entry.id)
+            else:
+                todo.append((entry, fingerprint))
+
+        # A new entry whose link is already archived (another feed, tracking parameters)
+        # is a sighting of that article: no need to fetch its page again.
+        new_keys = {dedup.canonical_url(e.url) for e, _ in todo if e.url and e.id not in known}
+        archived = await self._store(self.store.known_url_keys, new_keys) if new_keys else set()
+        limit = asyncio.Semaphore(ARTICLES_PER_FEED)
+
+        async def article(entry: Entry, fingerprint: str) -> ArticleRecord:
+            async with limit:
+                page = None
+                if self.fetch_articles and entry.url is not None:
+                    key = dedup.canonical_url(entry.url)
+                    if entry.id in known or (key not in archived and self._claim(key)):
+                        page = await self._fetch_page(entry.url)
+                return await self._cpu(
+                    functools.partial(
+                        prepare_article,
+                        archive_page=self.settings.archive_pages,
+                        feed_language=parsed.language,
+                    ),
+                    entry,
+                    fingerprint,
+                    page,
+                )
+
+        records = await asyncio.gather(*(article(e, fp) for e, fp in todo))
+        poll = FeedPoll(
+            feed_id=feed.id,
+            polled_at=now,
+            status=result.status,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            next_poll_at=next_at,
+            title=parsed.title,
+            site_url=parsed.site_url,
+            warning=parsed.warning,
+            articles=tuple(records),
+            seen_entry_ids=tuple(seen),
+        )
+        counts = await self._store(self.store.save_poll, poll)
+        log.info(
+            "event=polled feed=%s status=%d entries=%d new=%d updated=%d duplicate=%d",
+            feed.url,
+            result.status,
+            len(parsed.entries),
+            counts.new,
+            counts.updated,
+            counts.duplicate,
+        )
+        return self._ok(feed, result.status, started, counts=counts, warning=parsed.warning)
+
+    def _claim(self, url_key: str) -> bool:
+        """True for the first feed of this run to ask for a page; later askers reuse its text."""
+        if url_key in self._claimed:
+            return False
+        self._claimed[url_key] = None
+        if len(self._claimed) > CLAIMED_PAGES:
+            self._claimed.popitem(last=False)
+        return True
+
+    async def _fetch_page(self, url: str) -> FetchResult | None:
+        try:
+            return await self.fetcher.fetch(url, accept=PAGE_ACCEPT)
+        except FetchError as exc:
+            log.info("event=page_failed url=%s error=%r", url, str(exc))
+            return None
+
+    def _interval(self, feed: FeedState) -> float:
+        configured = self.feed_configs.get(feed.url)
+        if configured is not None and configured.interval is not None:
+            return configured.interval
+        return self.settings.interval
+
+    def _ok(
+        self,
+        feed: FeedState,
+        status: int,
+        started: float,
+        *,
+        not_modified: bool = False,
+        counts: SaveCounts | None = None,
+        warning: str | None = None,
+    ) -> PollResult:
+        return PollResult(
+            feed_id=feed.id,
+            url=feed.url,
+            label=feed.label,
+            ok=True,
+            status=status,
+            not_modified=not_modified,
+            counts=counts or SaveCounts(),
+            warning=warning,
+            elapsed=time.monotonic() - started,
+        )
+
+    async def _failed(
+        self, feed: FeedState, now: datetime, started: float, error: str, status: int | None
+    ) -> PollResult:
+        log.info("event=poll_failed feed=%s status=%s error=%r", feed.url, status, error)
+        next_at = next_poll_at(
+            now,
+            interval=self._interval(feed),
+            errors=feed.error_count + 1,
+            min_interval=self.settings.min_interval,
+            max_interval=self.settings.max_interval,
+        )
+        await self._store(
+            self.store.record_failure,
+            feed.id,
+            polled_at=now,
+            error=error,
+            status=status,
+            next_poll_at=next_at,
+        )
+        return PollResult(
+            feed_id=feed.id,
+            url=feed.url,
+            label=feed.label,
+            ok=False,
+            status=status,
+            error=error,
+            elapsed=time.monotonic() - started,
+        )
+
+    async def _store(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a store call on the store's own thread (the single writer)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, functools.partial(fn, *args, **kwargs))
+
+    async def _cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run parsing or extraction in the process pool (inline when there is none)."""
+        if self.executor is None:
+            return fn(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+        except BrokenProcessPool as exc:
+            raise AggregatorError(f"a worker process died: {exc}") from exc

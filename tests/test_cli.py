@@ -1,0 +1,123 @@
+"""The command line, end to end against a real local site and a real archive file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from aggregator.cli import cli
+from tests.server import TestServer
+from tests.site import NewsSite
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, server: TestServer, monkeypatch: pytest.MonkeyPatch) -> NewsSite:
+    site = NewsSite(server)
+    (tmp_path / "feeds.yaml").write_text(site.config_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGGREGATOR_CONFIG", raising=False)
+    monkeypatch.delenv("AGGREGATOR_DB", raising=False)
+    return site
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_poll_search_status(workdir: NewsSite, tmp_path: Path) -> None:
+    result = run("poll")
+    assert result.exit_code == 0, result.output
+    assert "3 ok" in result.output
+    assert "5 new" in result.output
+    assert "3 duplicate" in result.output
+    assert (tmp_path / "archive" / "archive.db").exists()
+
+    again = run("poll")
+    assert "3 not due" in again.output
+    forced = run("poll", "--all", "--json")
+    summary = json.loads(forced.output)
+    assert summary["new"] == 0
+    assert sum(f["not_modified"] for f in summary["feeds"]) == 2
+
+    title = workdir.titles[4]
+    found = run("search", title)
+    assert found.exit_code == 0
+    first = found.output.splitlines()[0]
+    assert title in first
+    hits = json.loads(run("search", "--json", title).output)
+    assert hits[0]["title"] == title
+    assert hits[0]["snippet"]
+    assert hits[0]["matches"]
+    assert len({h["id"] for h in hits}) == len(hits)
+
+    status = run("status")
+    assert status.exit_code == 0
+    assert "Atom" in status.output
+    rows = json.loads(run("status", "--json").output)
+    assert {r["name"] for r in rows} == {"Daily Test RSS", "Daily Test Atom", "Daily Test JSON"}
+    assert all(r["last_status"] in (200, 304) for r in rows)
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "AND", "NEAR(", "*", "a OR", "^", "-x"])
+def test_malformed_queries_never_trace_back(workdir: NewsSite, query: str) -> None:
+    run("poll", "--no-articles")
+    result = CliRunner().invoke(cli, ["search", query])
+    assert result.exit_code in (0, 2), result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_config_error_exits_2_naming_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("settings:\n  interval: 30m\n  concurency: 4\nfeeds: []\n")
+    result = CliRunner().invoke(cli, ["--config", str(path), "poll"])
+    assert result.exit_code == 2
+    assert re.search(r"feeds\.yaml:3\b", result.output), result.output
+    assert "concurency" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_search_without_an_archive_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "none.db"), "search", "x"])
+    assert result.exit_code == 1
+    assert "no archive" in result.output
+
+
+def test_python_dash_m_runs_the_cli(workdir: NewsSite, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "aggregator", "poll", "--no-articles"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 ok" in done.stdout
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name, command in cli.commands.items():
+        assert command.help, name
+        assert run(name, "--help").exit_code == 0
+        assert f"aggregator {name}" in readme, f"`aggregator {name}` is missing from README.md"
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    commands = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.S)
+    test_command = next(c.strip() for c in commands if "pytest" in c)
+    assert test_command in ci

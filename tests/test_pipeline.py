@@ -1,0 +1,201 @@
+"""The whole pipeline against a real local site: fetch, parse, extract, dedup, store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import Config, parse_config
+from aggregator.fetch import Fetcher
+from aggregator.pipeline import Pipeline, PollSummary, make_pool
+from aggregator.store import Store
+from tests.server import Route, TestServer
+from tests.site import BOILERPLATE, NewsSite, story
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[Executor]:
+    with make_pool(2) as executor:
+        yield executor
+
+
+def run_poll(
+    config: Config, store: Store, executor: Executor | None = None, urls: list[str] | None = None
+) -> PollSummary:
+    async def go() -> PollSummary:
+        async with Fetcher.from_settings(config.settings) as fetcher:
+            pipeline = Pipeline(config=config, store=store, fetcher=fetcher, executor=executor)
+            try:
+                feeds = store.feeds(urls=urls or [f.url for f in config.feeds])
+                return await pipeline.poll(feeds)
+            finally:
+                pipeline.close()
+
+    store.sync_feeds(config.feeds, now=datetime.now(UTC))
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def site(server: TestServer) -> NewsSite:
+    return NewsSite(server)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "archive.db") as s:
+        yield s
+
+
+@pytest.mark.parametrize("mode", ["serial", "pooled"])
+def test_first_poll_archives_clean_deduplicated_articles(
+    site: NewsSite, store: Store, pool: Executor, mode: str
+) -> None:
+    config = parse_config(site.config_text())
+    summary = run_poll(config, store, pool if mode == "pooled" else None)
+
+    assert (summary.feeds_ok, summary.feeds_failed) == (3, 0)
+    # Stories 1-5 are five articles; the tracking-URL, cross-feed and copied entries are sightings.
+    assert (summary.new, summary.duplicate) == (5, 3)
+    articles = store.query("SELECT * FROM articles ORDER BY id")
+    assert len(articles) == 5
+    assert store.counts()["sightings"] == 8
+
+    def article_of(n: int) -> dict[str, object]:
+        found_all = [a for a in articles if story(n)[0] in (a["content"] or "")]
+        assert len(found_all) == 1, (
+            n,
+            [(a["title"], a["content_source"], a["content"]) for a in articles],
+        )
+        (found,) = found_all
+        return found
+
+    for n in (1, 2, 4, 5):
+        article = article_of(n)
+        content = str(article["content"])
+        assert article["content_source"] == "page"
+        for paragraph in story(n):
+            assert paragraph in content
+        for phrase in BOILERPLATE:
+            assert phrase not in content, (n, phrase)
+        assert article["lang"] == "en"
+        assert article["page_id"] is not None
+    # Story 3's page is missing: the feed's own content stands in, cleaned.
+    missing = article_of(3)
+    assert missing["content_source"] == "feed"
+    assert story(3, 3)[2] in str(missing["content"])
+    assert "<p>" not in str(missing["content"])
+
+    # Which sighting came first depends on which feed answered first; the grouping does not.
+    url = site.server.url
+    groups = {
+        frozenset(r["urls"].split(" "))
+        for r in store.query(
+            "SELECT group_concat(url, ' ') AS urls FROM sightings GROUP BY article_id"
+        )
+    }
+    assert groups == {
+        frozenset(
+            {url("/news/1.html"), url("/news/1.html?utm_source=atom&utm_medium=feed&fbclid=x")}
+        ),
+        frozenset({url("/news/2.html")}),
+        frozenset({url("/news/3.html")}),
+        frozenset({url("/news/4.html"), url("/copies/4-again.html")}),
+        frozenset({url("/news/5.html")}),
+    }
+    reasons = sorted(r["reason"] for r in store.query("SELECT reason FROM sightings"))
+    assert reasons == ["new"] * 5 + ["same-text"] + ["same-url"] * 2
+    # A page already archived through another feed is not fetched again.
+    assert len(site.server.requests_to("/news/2.html")) == 1
+
+
+def test_second_poll_is_conditional_and_writes_nothing(site: NewsSite, store: Store) -> None:
+    config = parse_config(site.config_text())
+    run_poll(config, store)
+    before = store.counts()
+    feeds_before = {f.url: (f.etag, f.last_modified) for f in store.feeds()}
+    site.server.clear()
+
+    summary = run_poll(config, store)
+
+    rss = site.server.requests_to("/rss.xml")[0].headers
+    atom = site.server.requests_to("/atom.xml")[0].headers
+    assert rss["if-none-match"] == '"rss-v1"'
+    assert atom["if-modified-since"] == "Fri, 20 Nov 2026 08:00:00 GMT"
+    statuses = {r.url: (r.status, r.not_modified) for r in summary.results}
+    assert statuses[site.server.url("/rss.xml")] == (304, True)
+    assert statuses[site.server.url("/atom.xml")] == (304, True)
+    # The JSON feed has no validators: it is fetched again, but nothing in it changed.
+    assert statuses[site.server.url("/feed.json")] == (200, False)
+    assert (summary.new, summary.updated, summary.duplicate) == (0, 0, 0)
+    assert store.counts() == before
+    assert {f.url: (f.etag, f.last_modified) for f in store.feeds()} == feeds_before
+    assert not [r for r in site.server.requests if r.path.startswith("/news/")]
+
+
+def test_an_updated_entry_is_refetched_and_revised(site: NewsSite, store: Store) -> None:
+    config = parse_config(site.config_text())
+    run_poll(config, store)
+    site.server.add(
+        "/feed.json",
+        content_type="application/feed+json",
+        body=(
+            '{"version": "https://jsonfeed.org/version/1.1", "title": "Daily Test JSON",'
+            f' "items": [{{"id": "json-5", "url": "{site.server.url("/news/5.html")}",'
+            ' "title": "Story 5, corrected", "content_text": "x"}]}'
+        ),
+    )
+    summary = run_poll(config, store, urls=[site.server.url("/feed.json")])
+    assert summary.updated == 1
+    (article,) = store.query("SELECT id, title FROM articles WHERE title LIKE 'Story 5%'")
+    assert article["title"] == "Story 5, corrected"
+
+
+def test_failing_feeds_are_recorded_and_do_not_stop_the_others(
+    site: NewsSite, store: Store, server: TestServer
+) -> None:
+    server.add("/broken.xml", status=500, body="oops")
+    server.add("/page.html", body="<html><head><title>Home</title></head><body>Hi</body></html>")
+    config = parse_config(
+        site.config_text(server.url("/broken.xml"), server.url("/page.html"), server.url("/gone"))
+    )
+    summary = run_poll(config, store)
+    assert (summary.feeds_ok, summary.feeds_failed) == (3, 3)
+    errors = {f.url: (f.last_status, f.last_error, f.error_count) for f in store.feeds()}
+    assert errors[server.url("/broken.xml")][0] == 500
+    assert "500" in (errors[server.url("/broken.xml")][1] or "")
+    assert errors[server.url("/gone")][0] == 404
+    assert "not a feed" in (errors[server.url("/page.html")][1] or "")
+    assert all(e[2] == 1 for url, e in errors.items() if url not in site.feed_urls)
+    assert summary.new == 5
+
+
+def test_a_feed_that_breaks_later_keeps_what_it_had(
+    site: NewsSite, store: Store, server: TestServer
+) -> None:
+    config = parse_config(site.config_text())
+    run_poll(config, store)
+    rss_url = server.url("/rss.xml")
+    server.add("/rss.xml", Route(status=503, body="down", headers={"retry-after": "120"}))
+    run_poll(config, store, urls=[rss_url])
+    (feed,) = store.feeds(urls=[rss_url])
+    assert (feed.etag, feed.title, feed.last_status, feed.error_count) == (
+        '"rss-v1"',
+        "Daily Test RSS",
+        503,
+        1,
+    )
+    assert feed.articles == 3
+
+
+def test_no_articles_mode_keeps_feed_content_only(site: NewsSite, store: Store) -> None:
+    config = parse_config(site.config_text(fetch_articles=False))
+    summary = run_poll(config, store)
+    assert summary.new >= 4
+    assert not [r for r in site.server.requests if r.path.startswith("/news/")]
+    sources = {r["content_source"] for r in store.query("SELECT content_source FROM articles")}
+    assert sources <= {"feed", "none"}
