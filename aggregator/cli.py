@@ -65,6 +65,11 @@ class Context:
         return Store(path)
 
 
+def _echo_json(data: object) -> None:
+    """JSON for scripts: plain, never wrapped or coloured."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def fail(message: str, *, status: int = 1) -> NoReturn:
     Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(status)
@@ -221,7 +226,7 @@ def poll(
             feeds = _select_feeds(configured, wanted, poll_all, now)
             summary = _run_poll(obj, config, store, feeds, fetch_articles=not no_articles)
     if as_json:
-        obj.stdout.print_json(data=_summary_json(summary))
+        _echo_json(_summary_json(summary))
     else:
         _print_summary(obj.stdout, summary, skipped=len(configured) - len(feeds))
 
@@ -358,8 +363,8 @@ def search(
     with _errors_to_exit(), obj.open_store(must_exist=True) as store:
         hits = run_search(store, query, limit=limit, feed=feed, since=since_at)
     if as_json:
-        obj.stdout.print_json(
-            data=[
+        _echo_json(
+            [
                 {
                     "id": h.article_id,
                     "title": h.title,
@@ -425,8 +430,8 @@ def status(obj: Context, as_json: bool) -> None:
         feeds = store.feeds()
     now = utcnow()
     if as_json:
-        obj.stdout.print_json(
-            data=[
+        _echo_json(
+            [
                 {
                     "id": f.id,
                     "url": f.url,
