@@ -1,0 +1,55 @@
+"""The module boundaries of DESIGN.md, checked on the source with ast."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "aggregator"
+
+#: Each third-party library has one owning module.
+OWNERS = {
+    "httpx": {"fetch"},
+    "httpcore": {"fetch"},
+    "feedparser": {"parse"},
+    "trafilatura": {"extract"},
+    "lxml": {"extract"},
+    "sqlite3": {"store"},
+    "sqlite_utils": {"store"},
+    "apscheduler": {"scheduler"},
+    "click": {"cli"},
+    "rich": {"cli"},
+    "yaml": {"config"},
+}
+STAGES = {"fetch", "parse", "extract", "dedup"}
+LEAVES = {"models", "errors"}
+
+
+def imports_of(module: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
+def test_module_respects_the_layers(path: Path) -> None:
+    name = path.stem
+    imported = imports_of(path)
+    for library, owners in OWNERS.items():
+        if any(i == library or i.startswith(library + ".") for i in imported):
+            assert name in owners, f"{name} imports {library}, owned by {owners}"
+    ours = {i.removeprefix("aggregator.") for i in imported if i.startswith("aggregator.")}
+    assert "cli" not in ours, f"{name} imports cli"
+    if name in LEAVES:
+        assert ours <= LEAVES, f"the leaf {name} imports {ours - LEAVES}"
+    if name in STAGES:
+        assert not ours & (STAGES | {"store", "pipeline"}), f"stage {name} imports {ours}"
