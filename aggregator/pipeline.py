@@ -15,6 +15,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import re
 import time
 import zlib
 from collections import OrderedDict
@@ -153,7 +154,7 @@ def prepare_article(
     extracted = None
     if page is not None and page.body and _is_html(page):
         try:
-            extracted = extract(page.body, page.final_url)
+            extracted = extract(page.body, page.final_url, encoding=_charset(page))
         except ExtractError as exc:
             log.info("event=extract_failed url=%s error=%r", page.final_url, str(exc))
 
@@ -197,9 +198,18 @@ def prepare_article(
     )
 
 
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+
+
 def _is_html(page: FetchResult) -> bool:
     kind = page.content_type
     return not kind or "html" in kind or kind in ("text/plain", "application/octet-stream")
+
+
+def _charset(page: FetchResult) -> str | None:
+    """The charset parameter of the page's Content-Type header, if any."""
+    match = _CHARSET.search(page.headers.get("content-type", ""))
+    return match.group(1) if match else None
 
 
 def _plausible_canonical(declared: str, final_url: str) -> bool:

@@ -5,7 +5,8 @@ Each feed is RSS 2.0 (every fifth one Atom) with ``--entries`` items; each item 
 article page of about 50-60 KB of realistic markup (navigation, share bar, article, comment
 thread and form, footer). Some entries are the same story seen again: every 20th entry links to
 another feed's article with tracking parameters added, and every 25th links to a copy of another
-feed's story under a new URL (same text, its own canonical link). Feeds answer conditional GETs with 304.
+feed's story under a new URL (same text, its own canonical link). Feeds answer conditional
+GETs with 304.
 
 Run it on its own (``python benchmarks/farm.py --feeds 200 --entries 50``): it prints its base
 URL and stops by itself after ``--duration`` seconds or when its parent process dies.

@@ -199,3 +199,32 @@ def test_no_articles_mode_keeps_feed_content_only(site: NewsSite, store: Store) 
     assert not [r for r in site.server.requests if r.path.startswith("/news/")]
     sources = {r["content_source"] for r in store.query("SELECT content_source FROM articles")}
     assert sources <= {"feed", "none"}
+
+
+def test_a_page_in_a_legacy_charset_named_only_by_http_is_decoded(
+    store: Store, server: TestServer
+) -> None:
+    text = "Der Bürgermeister eröffnete die neue Brücke über den Fluss am Montag. " * 12
+    page = f"<html><head><title>Brücke</title></head><body><article><h1>Brücke</h1><p>{text}</p>"
+    server.add(
+        "/de.html",
+        body=(page + "</article></body></html>").encode("iso-8859-1"),
+        content_type="text/html; charset=ISO-8859-1",
+    )
+    server.add(
+        "/de.xml",
+        content_type="application/rss+xml",
+        body=(
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>DE</title>'
+            f"<item><guid>de-1</guid><title>Brücke</title><link>{server.url('/de.html')}</link>"
+            "</item></channel></rss>"
+        ),
+    )
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n"
+        f"feeds:\n  - url: {server.url('/de.xml')}\n"
+    )
+    run_poll(config, store)
+    (article,) = store.query("SELECT content, content_source FROM articles")
+    assert article["content_source"] == "page"
+    assert "Der Bürgermeister eröffnete die neue Brücke" in article["content"]

@@ -1,0 +1,457 @@
+"""Tests of aggregator.extract: golden pages, the line filter, feed content, errors, metadata."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aggregator.errors import ExtractError
+from aggregator.extract import clean_feed_html, extract, is_boilerplate_line
+from tests.server import TestServer
+
+PAGES_DIR = Path(__file__).parent / "data" / "pages"
+PAGES = sorted(PAGES_DIR.glob("*.html"))
+AEB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "aeb"
+#: The aeb score floor: it may only rise (it started at plain trafilatura's, comments off).
+AEB_F1_FLOOR = json.loads((Path(__file__).parent / "data" / "extract_floor.json").read_text())[
+    "aeb_f1"
+]
+
+
+def expected_for(page: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(page.with_name(f"{page.stem}.expected.json").read_text())
+    return data
+
+
+def html_page(body: str, head: str = "", html_attrs: str = ' lang="en"') -> str:
+    return f"<!DOCTYPE html><html{html_attrs}><head>{head}</head><body>{body}</body></html>"
+
+
+ARTICLE = (
+    "<article><h1>Harbour ferry returns after repairs</h1>"
+    "<p>The harbour ferry is back in service after three months in dry dock, the port "
+    "authority said on Monday, with a new engine and a ramp for bicycles.</p>"
+    "<p>Commuters had relied on a replacement bus that took twice as long, and the authority "
+    "apologised for repeated delays to the repair schedule over the summer.</p>"
+    "<p>Tickets and timetables are unchanged, and the first crossing leaves at six.</p>"
+    "</article>"
+)
+
+
+# --- golden pages ----------------------------------------------------------------------------
+
+
+def test_there_are_enough_golden_pages() -> None:
+    assert len(PAGES) >= 5
+    for page in PAGES:
+        assert page.with_name(f"{page.stem}.expected.json").exists(), page.name
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_page_keeps_article_and_drops_boilerplate(page: Path) -> None:
+    expected = expected_for(page)
+    text = extract(page.read_bytes(), url=expected["url"]).text
+
+    missing = [snippet for snippet in expected["must"] if snippet not in text]
+    leaked = [snippet for snippet in expected["must_not"] if snippet in text]
+    assert not missing, f"article text lost:\n{text}"
+    assert not leaked, f"boilerplate kept:\n{text}"
+    if expected.get("in_order"):
+        positions = [text.index(snippet) for snippet in expected["must"]]
+        assert positions == sorted(positions), f"blocks out of order:\n{text}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_page_metadata(page: Path) -> None:
+    expected = expected_for(page)
+    result = extract(page.read_bytes(), url=expected["url"])
+    for field, value in expected.get("metadata", {}).items():
+        got = getattr(result, field)
+        if field == "published":
+            got = got.isoformat() if got else None
+        assert got == value, field
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_page_text_is_paragraphs_separated_by_blank_lines(page: Path) -> None:
+    text = extract(page.read_bytes(), url=expected_for(page)["url"]).text
+    paragraphs = text.split("\n\n")
+    assert len(paragraphs) >= 4
+    assert all(p.strip() == p and p for p in paragraphs)
+
+
+def test_structured_blocks_keep_their_shape() -> None:
+    page = PAGES_DIR / "structured_content.html"
+    text = extract(page.read_bytes()).text
+    assert (
+        "- Logs land in the journal with the unit name, instead of being mailed to root.\n"
+        "- A failed run shows up in systemctl list-units --failed.\n"
+    ) in text
+    assert "Setup | Median run | Missed runs\ncron | 41 min | 3\nsystemd timer | 40 min | 0" in text
+    # code keeps its own line breaks and blank lines
+    assert "[Unit]\nDescription=Nightly export\n\n[Timer]\nOnCalendar=*-*-* 02:30:00\n" in text
+
+
+def test_extraction_does_not_depend_on_earlier_calls() -> None:
+    """trafilatura's deduplication cache stays off: the same page gives the same text."""
+    page = (PAGES_DIR / "news_copyright.html").read_bytes()
+    first = extract(page)
+    assert extract(page) == first
+    assert extract(page) == first
+
+
+def test_url_is_never_fetched(server: TestServer) -> None:
+    """The page URL feeds metadata only; the server sees no request."""
+    url = server.url("/article")
+    result = extract(html_page(ARTICLE), url=url)
+    assert "harbour ferry is back in service" in result.text
+    assert server.requests == []
+
+
+# --- the line filter -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "© Copyright 2018. All rights reserved.",
+        "Copyright © 2021 Example Media Group",
+        "(c) 2019 Example Inc.",
+        "Riverside Ledger 2018 \u2013 All rights reserved.",
+        "© Nordstadt Kurier 2024 \u2013 Alle Rechte vorbehalten",
+        "© 2022 Carnets du Jardin. Tous droits réservés.",
+        "Todos los derechos reservados.",
+        "Advertisement",
+        "ADVERTISEMENT",
+        "- Advertisement -",
+        "Story continues below advertisement",
+        "Anzeige",
+        "Publicité",
+        "Publicidad",
+        "Read more: Tram extension delayed again as costs climb",
+        "READ MORE: China plague outbreak confirmed",
+        "Related: The 15 Weirdest Galaxies in Our Universe",
+        "Lesen Sie auch: Parkgebühren steigen ab Juli",
+        "Lire aussi : Les jardins sur les toits gagnent du terrain",
+        "Leer más: El Gobierno aprueba el presupuesto",
+        "Continue reading →",
+        "The post Ten lessons from a decade of SRE appeared first on Ops Weekly.",
+        "Related posts",
+        "You may also like",
+        "Leave a Reply",
+        "Leave a Reply Cancel reply",
+        "Your email address will not be published. Required fields are marked *",
+        "Required fields are marked *",
+        "Save my name, email, and website in this browser for the next time I comment.",
+        "3 thoughts on “Why I Switched My Sourdough to a Cold Retard”",
+        "12 Comments",
+        "Write a response",
+        "What are your thoughts?",
+        "Schreiben Sie einen Kommentar",
+        "Ihre E-Mail-Adresse wird nicht veröffentlicht. Erforderliche Felder sind mit * markiert.",
+        "Laisser un commentaire",
+        "Votre adresse e-mail ne sera pas publiée.",
+        "Deja una respuesta",
+        "Tu dirección de correo electrónico no será publicada.",
+        "Share this:",
+        "Share on Facebook",
+        "Share on Facebook Share on Twitter Email this article",
+        "Share this article",
+        "Teilen auf Facebook",
+        "Per E-Mail teilen",
+        "Partager sur Twitter",
+        "Compartir en WhatsApp",
+        "Facebook | Twitter | LinkedIn",
+        "Follow us on Instagram",
+        "Subscribe to our newsletter",
+        "Sign up for our daily newsletter",
+        "Get the best stories delivered to your inbox every week.",
+        "You can unsubscribe at any time.",
+        "Jetzt Newsletter abonnieren und nichts mehr verpassen!",
+        "Abonnez-vous à notre newsletter pour recevoir nos conseils de saison.",
+        "Suscríbete a nuestro boletín",
+        "We use cookies to improve your experience on our site.",
+        "This website uses cookies. By continuing to browse you agree to our use of cookies.",
+        "Accept all cookies",
+        "Diese Website verwendet Cookies.",
+        "Ce site utilise des cookies pour améliorer votre expérience.",
+        "Este sitio web utiliza cookies propias y de terceros.",
+    ],
+)
+def test_boilerplate_lines_are_recognised(line: str) -> None:
+    assert is_boilerplate_line(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Copyright law is complicated.",
+        "Copyright law in the European Union was overhauled in 2019, when the directive on "
+        "copyright in the digital single market was adopted after years of lobbying.",
+        "(c) the committee shall publish its findings within thirty days.",
+        "The band said all rights reserved by the label had lapsed in 2015.",
+        "Readers who subscribe to the print edition also get the archive, the publisher said.",
+        "Subscribers complained that the app kept logging them out.",
+        "If you subscribe to the idea that markets correct themselves, the last year was a test.",
+        "Sign up for the Disney+ bundle using the same email as your Hulu account.",
+        "Share prices fell 3% on Monday after the results.",
+        "Sharing a kitchen with five strangers taught me patience.",
+        "Advertising revenue fell by a fifth last year.",
+        "Read more books, the doctor advised, and spend less time on screens.",
+        "Related research suggests that sleep matters more than diet.",
+        "More from the hearing: the senator asked about the budget twice.",
+        "Cookies were first used by Netscape in 1994 to remember shopping carts.",
+        "Leave a light on, she said, because the power cuts come at night.",
+        "Twitter was renamed X in 2023, and many advertisers left the platform soon after.",
+        "Die Stadt will bis Ende 2026 insgesamt vierzehn Lücken im Radwegenetz schließen.",
+        "",
+    ],
+)
+def test_real_sentences_survive(line: str) -> None:
+    assert not is_boilerplate_line(line)
+
+
+def test_long_lines_are_never_boilerplate() -> None:
+    long_notice = "Your email address will not be published. " + "word " * 60
+    assert not is_boilerplate_line(long_notice)
+
+
+# --- feed content ----------------------------------------------------------------------------
+
+
+def test_clean_feed_html_keeps_structure_and_filters_boilerplate() -> None:
+    html = (
+        "<p>The museum reopens on <b>Friday</b> after a two-year renovation.<br>"
+        "Entry stays free.</p>"
+        "<p>Read more: <a href='/x'>How the roof was rebuilt</a></p>"
+        "<ul><li>New café</li><li>Longer hours on <code>Thursday</code></li></ul>"
+        "<blockquote><p>We wanted the building to breathe again.</p></blockquote>"
+        "<pre>opening  hours:\n  10-18</pre>"
+        "<div class='sharedaddy'><h3>Share this:</h3><a>Twitter</a></div>"
+        "<p>The post <a href='/p'>Museum reopens</a> appeared first on <a>City Notes</a>.</p>"
+    )
+    assert clean_feed_html(html, url="https://citynotes.example/museum") == (
+        "The museum reopens on Friday after a two-year renovation.\nEntry stays free.\n\n"
+        "- New café\n- Longer hours on Thursday\n\n"
+        "We wanted the building to breathe again.\n\n"
+        "opening  hours:\n  10-18"
+    )
+
+
+def test_clean_feed_html_decodes_entities_and_drops_scripts() -> None:
+    html = "<p>Fish &amp; chips &mdash; 5&nbsp;&euro;</p><script>track()</script>"
+    assert clean_feed_html(html) == "Fish & chips \u2014 5 \u20ac"
+
+
+def test_clean_feed_html_drops_a_comment_thread() -> None:
+    html = (
+        "<p>The first paragraph of the entry, with enough words to be real.</p>"
+        "<div id='comments'><p>Great post!</p></div>"
+    )
+    assert (
+        clean_feed_html(html) == "The first paragraph of the entry, with enough words to be real."
+    )
+
+
+@pytest.mark.parametrize("html", ["", "   ", "<p>Advertisement</p><p>Share this:</p>", "<br>"])
+def test_clean_feed_html_without_text_is_empty(html: str) -> None:
+    assert clean_feed_html(html) == ""
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        b"",
+        "",
+        "  \n\t ",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00",
+        bytes(range(256)) * 8,
+        "<<<>>>&&&",
+        "<html><body></body></html>",
+        "<html><body><nav><a href='/'>Home</a></nav></body></html>",
+        "<html><frameset><frame src='a.html'></frameset></html>",
+    ],
+    ids=[
+        "empty-bytes",
+        "empty",
+        "whitespace",
+        "png",
+        "binary",
+        "punctuation",
+        "empty-body",
+        "menu-only",
+        "frameset",
+    ],
+)
+def test_no_article_raises_extract_error(html: str | bytes) -> None:
+    with pytest.raises(ExtractError) as info:
+        extract(html, url="https://example.org/a")
+    assert str(info.value)
+
+
+def test_deeply_nested_markup_keeps_its_text() -> None:
+    """Unclosed tags nest far beyond 256 levels on some old pages; the text must survive."""
+    nested = "<font>" * 1000 + ARTICLE
+    assert "harbour ferry is back in service" in extract(html_page(nested)).text
+    assert "harbour ferry is back in service" in clean_feed_html(nested)
+
+
+def test_foreign_exceptions_become_extract_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("tree went sideways")
+
+    monkeypatch.setattr("trafilatura.bare_extraction", broken)
+    with pytest.raises(ExtractError, match="could not be processed") as info:
+        extract(html_page(ARTICLE))
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+
+def test_bytes_with_utf16_bom() -> None:
+    page = html_page(ARTICLE.replace("dry dock", "Trockendock für Fähren"))
+    result = extract(page.encode("utf-16"))
+    assert "Trockendock für Fähren" in result.text
+
+
+def test_bytes_in_declared_legacy_charset() -> None:
+    body = ARTICLE.replace("Monday", "понедельник")
+    page = html_page(body, head='<meta charset="windows-1251">')
+    assert "понедельник" in extract(page.encode("cp1251")).text
+
+
+def test_utf8_bytes_win_over_a_stale_latin1_declaration() -> None:
+    body = ARTICLE.replace("Monday", "Montag, 1. März")
+    page = html_page(
+        body, head='<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
+    )
+    assert "Montag, 1. März" in extract(page.encode("utf-8")).text
+
+
+def test_the_http_charset_outranks_the_meta_charset() -> None:
+    body = ARTICLE.replace("Monday", "Mon\u0434ay")
+    page = html_page(body, head='<meta charset="iso-8859-1">').encode("windows-1251")
+    assert "Mon\u0434ay" in extract(page, encoding="windows-1251").text
+
+
+def test_a_bogus_declared_charset_falls_back_to_utf8() -> None:
+    page = html_page(ARTICLE.replace("Monday", "Mon\xe9day"), head='<meta charset="base64">')
+    assert "Mon\ufffdday" in extract(page.encode("latin-1")).text
+
+
+def test_undecodable_bytes_are_replaced() -> None:
+    page = html_page(ARTICLE.replace("Monday", "Mon\xffday")).encode("latin-1")
+    assert "Mon\ufffdday" in extract(page).text
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "url", "canonical"),
+    [
+        (
+            '<link rel="canonical" href="/news/ferry">',
+            "https://port.example/a?x=1",
+            "https://port.example/news/ferry",
+        ),
+        (
+            '<meta property="og:url" content="https://port.example/og">',
+            None,
+            "https://port.example/og",
+        ),
+        (
+            '<meta property="og:url" content="https://port.example/og">'
+            '<link rel="Canonical" href="https://port.example/canon">',
+            None,
+            "https://port.example/canon",
+        ),
+        (
+            '<base href="https://cdn.port.example/en/"><link rel="canonical" href="ferry">',
+            None,
+            "https://cdn.port.example/en/ferry",
+        ),
+        ('<link rel="canonical" href="/news/ferry">', None, None),
+        ('<link rel="canonical" href="javascript:void(0)">', "https://port.example/a", None),
+        ("", "https://port.example/a", None),
+    ],
+    ids=[
+        "relative",
+        "og-url",
+        "canonical-first",
+        "base-href",
+        "relative-without-url",
+        "not-http",
+        "none",
+    ],
+)
+def test_canonical_url(head: str, url: str | None, canonical: str | None) -> None:
+    assert extract(html_page(ARTICLE, head=head), url=url).canonical_url == canonical
+
+
+@pytest.mark.parametrize(
+    ("html_attrs", "head", "lang"),
+    [
+        (' lang="en-US"', "", "en"),
+        (' lang="pt_BR"', "", "pt"),
+        (' xml:lang="de"', "", "de"),
+        ("", '<meta property="og:locale" content="fr_FR">', "fr"),
+        ("", '<meta http-equiv="Content-Language" content="es">', "es"),
+        (' lang=""', "", None),
+    ],
+)
+def test_lang(html_attrs: str, head: str, lang: str | None) -> None:
+    assert extract(html_page(ARTICLE, head=head, html_attrs=html_attrs)).lang == lang
+
+
+@pytest.mark.parametrize(
+    ("head", "published"),
+    [
+        (
+            '<meta property="article:published_time" content="2024-03-05T22:15:00-08:00">',
+            datetime(2024, 3, 6, 6, 15, tzinfo=UTC),
+        ),
+        ('<meta name="date" content="2024-03-05">', datetime(2024, 3, 5, tzinfo=UTC)),
+        ("", None),
+    ],
+    ids=["with-offset", "date-only", "none"],
+)
+def test_published_is_aware_utc(head: str, published: datetime | None) -> None:
+    result = extract(html_page(ARTICLE, head=head))
+    assert result.published == published
+    if result.published:
+        assert result.published.utcoffset() is not None
+
+
+def test_title_author_sitename() -> None:
+    head = (
+        "<title>Harbour ferry returns after repairs | Port Gazette</title>"
+        '<meta name="author" content="Mira Holt">'
+        '<meta property="og:site_name" content="Port Gazette">'
+    )
+    result = extract(html_page(ARTICLE, head=head), url="https://port.example/ferry")
+    assert result.title == "Harbour ferry returns after repairs"
+    assert result.author == "Mira Holt"
+    assert result.sitename == "Port Gazette"
+
+
+# --- quality on real pages -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_aeb_score_does_not_fall_below_trafilatura() -> None:
+    if not (AEB_DIR / "manifest.jsonl").exists():
+        pytest.skip(f"the aeb benchmark data is not at {AEB_DIR}")
+    from benchmarks.extract_aeb import Result, compare, load_pages, ours
+
+    pages = list(load_pages(AEB_DIR))
+    result = Result("aggregator", [compare(p.truth, ours(p)) for p in pages], [])
+    assert result.f1 >= AEB_F1_FLOOR
