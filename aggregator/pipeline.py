@@ -34,6 +34,7 @@ from aggregator.errors import (
     ExtractError,
     FetchError,
     HTTPStatusError,
+    StoreError,
 )
 from aggregator.extract import clean_feed_html, extract
 from aggregator.fetch import Fetcher
@@ -448,14 +449,18 @@ class Pipeline:
             min_interval=self.settings.min_interval,
             max_interval=self.settings.max_interval,
         )
-        await self._store(
-            self.store.record_failure,
-            feed.id,
-            polled_at=now,
-            error=error,
-            status=status,
-            next_poll_at=next_at,
-        )
+        try:
+            await self._store(
+                self.store.record_failure,
+                feed.id,
+                polled_at=now,
+                error=error,
+                status=status,
+                next_poll_at=next_at,
+            )
+        except StoreError as exc:  # the archive itself is failing: report, keep going
+            log.error("event=record_failed feed=%s error=%r", feed.url, str(exc))
+            error = f"{error} (and recording it failed: {exc})"
         return PollResult(
             feed_id=feed.id,
             url=feed.url,

@@ -345,7 +345,7 @@ class Store:
                     polled,
                     polled,
                     poll.status,
-                    poll.warning,
+                    f"warning: {poll.warning}" if poll.warning else None,
                     to_db_time(poll.next_poll_at),
                     poll.feed_id,
                 ),

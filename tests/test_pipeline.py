@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from datetime import UTC, datetime
@@ -25,7 +26,12 @@ def pool() -> Iterator[Executor]:
 
 
 def run_poll(
-    config: Config, store: Store, executor: Executor | None = None, urls: list[str] | None = None
+    config: Config,
+    store: Store,
+    executor: Executor | None = None,
+    urls: list[str] | None = None,
+    *,
+    sync: bool = True,
 ) -> PollSummary:
     async def go() -> PollSummary:
         async with Fetcher.from_settings(config.settings) as fetcher:
@@ -36,7 +42,8 @@ def run_poll(
             finally:
                 pipeline.close()
 
-    store.sync_feeds(config.feeds, now=datetime.now(UTC))
+    if sync:
+        store.sync_feeds(config.feeds, now=datetime.now(UTC))
     return asyncio.run(go())
 
 
@@ -228,3 +235,45 @@ def test_a_page_in_a_legacy_charset_named_only_by_http_is_decoded(
     (article,) = store.query("SELECT content, content_source FROM articles")
     assert article["content_source"] == "page"
     assert "Der Bürgermeister eröffnete die neue Brücke" in article["content"]
+
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+GOLDEN = sorted(
+    p for p in FEEDS.iterdir() if p.suffix in (".xml", ".json") and ".expected" not in p.name
+)
+
+
+def test_every_feed_format_goes_through_the_pipeline(store: Store, server: TestServer) -> None:
+    expected = {}
+    for path in GOLDEN:
+        kind = "application/feed+json" if path.suffix == ".json" else "application/xml"
+        url = server.add(f"/formats/{path.name}", body=path.read_bytes(), content_type=kind)
+        expected[url] = json.loads(path.with_name(f"{path.stem}.expected.json").read_text())
+    feeds = "\n".join(f"  - url: {u}" for u in expected)
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  fetch_articles: false\n"
+        f"feeds:\n{feeds}\n"
+    )
+    summary = run_poll(config, store)
+    assert summary.feeds_failed == 0, [r.error for r in summary.results if not r.ok]
+    for feed in store.feeds():
+        golden = expected[feed.url]
+        assert feed.articles == len(golden["entries"]), feed.url
+        assert feed.title == golden["title"]
+        assert feed.error_count == 0
+        if golden["warning"]:  # recovered from malformed XML: recorded, not fatal
+            assert feed.last_error == f"warning: {golden['warning']}"
+    titles = {r["title"] for r in store.query("SELECT title FROM articles")}
+    assert titles >= {"Item A"}
+    assert {v["version"] for v in expected.values()} >= {"rss090", "rss10", "atom03", "json10"}
+
+
+def test_an_archive_that_refuses_writes_fails_the_feeds_not_the_poll(
+    site: NewsSite, store: Store
+) -> None:
+    config = parse_config(site.config_text())
+    store.sync_feeds(config.feeds, now=datetime.now(UTC))
+    store.db.conn.execute("PRAGMA query_only = ON")  # every write now fails inside SQLite
+    summary = run_poll(config, store, sync=False)
+    assert summary.feeds_failed == 3
+    assert all("readonly" in (r.error or "") for r in summary.results)
