@@ -312,14 +312,7 @@ class Pipeline:
         result = await self.fetcher.fetch(
             feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
         )
-        interval = self._interval(feed)
-        next_at = next_poll_at(
-            now,
-            interval=interval,
-            errors=0,
-            min_interval=self.settings.min_interval,
-            max_interval=self.settings.max_interval,
-        )
+        next_at = self._next_poll(feed, now, errors=0)
         if result.not_modified:
             poll = FeedPoll(
                 feed_id=feed.id,
@@ -410,11 +403,18 @@ class Pipeline:
             log.info("event=page_failed url=%s error=%r", url, str(exc))
             return None
 
-    def _interval(self, feed: FeedState) -> float:
+    def _next_poll(self, feed: FeedState, now: datetime, *, errors: int) -> datetime:
         configured = self.feed_configs.get(feed.url)
+        interval = self.settings.interval
         if configured is not None and configured.interval is not None:
-            return configured.interval
-        return self.settings.interval
+            interval = configured.interval
+        return next_poll_at(
+            now,
+            interval=interval,
+            errors=errors,
+            min_interval=self.settings.min_interval,
+            max_interval=self.settings.max_interval,
+        )
 
     def _ok(
         self,
@@ -442,13 +442,7 @@ class Pipeline:
         self, feed: FeedState, now: datetime, started: float, error: str, status: int | None
     ) -> PollResult:
         log.info("event=poll_failed feed=%s status=%s error=%r", feed.url, status, error)
-        next_at = next_poll_at(
-            now,
-            interval=self._interval(feed),
-            errors=feed.error_count + 1,
-            min_interval=self.settings.min_interval,
-            max_interval=self.settings.max_interval,
-        )
+        next_at = self._next_poll(feed, now, errors=feed.error_count + 1)
         try:
             await self._store(
                 self.store.record_failure,
