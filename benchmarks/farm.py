@@ -15,6 +15,7 @@ URL and stops by itself after ``--duration`` seconds or when its parent process 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import random
@@ -126,6 +127,7 @@ class Farm:
         rng = _rng(self.seed, "body", feed, item)
         return [_paragraph(rng) for _ in range(rng.randint(8, 14))]
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019
     def feed_xml(self, base: str, feed: int) -> bytes:
         items = []
         atom = feed % 5 == 4
@@ -168,11 +170,19 @@ class Farm:
             )
         return doc.encode()
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 (the farm lives as long as the process)
+    def chrome(self, feed: int) -> tuple[str, str]:
+        """The navigation and the script/style blob every page of one site shares."""
+        rng = _rng(self.seed, "chrome", feed)
+        nav = "".join(f'<li><a href="/section/{i}">{_word(rng)}</a></li>' for i in range(40))
+        filler = " ".join(_word(rng) for _ in range(5500))  # scripts and styles weigh a lot
+        return nav, filler
+
     def page(self, feed: int, item: int, path: str) -> bytes:
         rng = _rng(self.seed, "chrome", feed, item)
         title = escape(self.title(feed, item))
         paragraphs = "\n".join(f"<p>{escape(p)}</p>" for p in self.body(feed, item))
-        nav = "".join(f'<li><a href="/section/{i}">{_word(rng)}</a></li>' for i in range(40))
+        nav, filler = self.chrome(feed)
         related = "".join(
             f'<li><a href="/a/{feed}/{(item + i) % max(self.entries, 1)}">'
             f"{escape(self.title(feed, (item + i) % max(self.entries, 1)))}</a></li>"
@@ -183,7 +193,6 @@ class Farm:
             f"<div class='comment-content'><p>{escape(_sentence(rng))}</p></div></li>"
             for _ in range(rng.randint(3, 12))
         )
-        filler = " ".join(_word(rng) for _ in range(5500))  # scripts and styles weigh a lot
         return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} | Farm {feed}</title>
 <link rel="canonical" href="{path}">
@@ -279,7 +288,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=3600, help="stop after N seconds")
     args = parser.parse_args()
     server = _FarmServer(Farm(args.feeds, args.entries, args.seed), args.port)
-    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    for feed in range(args.feeds):  # build the feeds before anyone times them
+        server.farm.feed_xml(base, feed)
+    print(base, flush=True)
     parent = os.getppid()
     deadline = time.monotonic() + args.duration
 
