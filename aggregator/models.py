@@ -81,6 +81,8 @@ class Feed:
     language: str | None = None
     ttl: int | None = None
     """RSS <ttl> in minutes, when given."""
+    update_interval: float | None = None
+    """Seconds between updates the feed announces with sy:updatePeriod / sy:updateFrequency."""
     entries: tuple[Entry, ...] = ()
     warning: str | None = None
     """Set when the document was malformed but something was recovered."""
