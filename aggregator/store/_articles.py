@@ -1,0 +1,260 @@
+"""How one feed entry becomes an article: identity, duplicates, updates and revisions.
+
+Functions of an open connection inside the writer's transaction (see ``Store.save_poll``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from aggregator.models import ArticleRecord, PageRecord
+from aggregator.store._schema import to_db_time
+
+
+def save_article(
+    conn: sqlite3.Connection, feed_id: int, record: ArticleRecord, now: str | None
+) -> str:
+    """Attach one entry to its article, creating the article if the story is new.
+
+    Identity, in order: the same feed and entry id (an update); the same canonical URL
+    (the entry's link or the page's canonical URL) under any feed; the same text.
+    Returns 'new', 'updated', 'duplicate' or 'unchanged'.
+    """
+    page_id = _save_page(conn, record.page) if record.page else None
+    row = conn.execute(
+        "SELECT id, article_id FROM sightings WHERE feed_id = ? AND entry_id = ?",
+        (feed_id, record.entry_id),
+    ).fetchone()
+    if row is not None:
+        sighting_id, article_id = row
+        conn.execute(
+            "UPDATE sightings SET entry_hash = ?, url = ?, url_key = ?, last_seen = ? WHERE id = ?",
+            (record.entry_hash, record.url, record.url_key, now, sighting_id),
+        )
+        changed = _update_article(conn, article_id, record, page_id, now)
+        return "updated" if changed else "unchanged"
+
+    article_id, reason = _find_same_story(conn, record)
+    if article_id is None:
+        article_id = _insert_article(conn, feed_id, record, page_id, now)
+        reason = "new"
+    else:
+        _adopt_if_earlier(conn, article_id, record, feed_id)
+        _improve_article(conn, article_id, record, page_id)
+    conn.execute(
+        """
+        INSERT INTO sightings (article_id, feed_id, entry_id, guid, url, url_key,
+            entry_hash, reason, first_seen, last_seen)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            article_id,
+            feed_id,
+            record.entry_id,
+            record.guid,
+            record.url,
+            record.url_key,
+            record.entry_hash,
+            reason,
+            now,
+            now,
+        ),
+    )
+    return "new" if reason == "new" else "duplicate"
+
+
+def _find_same_story(conn: sqlite3.Connection, record: ArticleRecord) -> tuple[int | None, str]:
+    keys = [k for k in {record.url_key, record.canonical_url} if k]
+    if keys:
+        marks = ", ".join("?" * len(keys))
+        row = conn.execute(
+            f"""
+            SELECT id FROM articles WHERE canonical_url IN ({marks})
+            UNION SELECT article_id FROM sightings WHERE url_key IN ({marks})
+            ORDER BY 1 LIMIT 1
+            """,
+            keys + keys,
+        ).fetchone()
+        if row is not None:
+            return int(row[0]), "same-url"
+    if record.content_hash:
+        row = conn.execute(
+            "SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
+            (record.content_hash,),
+        ).fetchone()
+        if row is not None:
+            return int(row[0]), "same-text"
+    return None, "new"
+
+
+def _save_page(conn: sqlite3.Connection, page: PageRecord) -> int:
+    conn.execute(
+        """
+        INSERT INTO pages (url, final_url, status, content_type, headers, fetched_at,
+            sha256, body)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING
+        """,
+        (
+            page.url,
+            page.final_url,
+            page.status,
+            page.content_type,
+            json.dumps(dict(page.headers)),
+            to_db_time(page.fetched_at),
+            page.sha256,
+            page.body,
+        ),
+    )
+    row = conn.execute("SELECT id FROM pages WHERE sha256 = ?", (page.sha256,)).fetchone()
+    return int(row[0])
+
+
+def _insert_article(
+    conn: sqlite3.Connection,
+    feed_id: int,
+    record: ArticleRecord,
+    page_id: int | None,
+    now: str | None,
+) -> int:
+    cursor = conn.execute(
+        """
+        INSERT INTO articles (feed_id, guid, url, canonical_url, title, author, published,
+            updated, summary, content, content_source, lang, word_count, content_hash,
+            tags, page_id, first_seen, last_seen)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            feed_id,
+            record.guid,
+            record.url,
+            record.canonical_url,
+            record.title,
+            record.author,
+            to_db_time(record.published),
+            to_db_time(record.updated),
+            record.summary,
+            record.content,
+            record.content_source,
+            record.lang,
+            record.word_count,
+            record.content_hash,
+            json.dumps(list(record.tags)),
+            page_id,
+            now,
+            now,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _update_article(
+    conn: sqlite3.Connection,
+    article_id: int,
+    record: ArticleRecord,
+    page_id: int | None,
+    now: str | None,
+) -> bool:
+    """Apply an updated entry; keep the old text as a revision when it changed."""
+    old = conn.execute(
+        "SELECT title, content, content_hash, summary, author FROM articles WHERE id = ?",
+        (article_id,),
+    ).fetchone()
+    title, content, content_hash, summary, author = old
+    new_content = record.content if record.content is not None else content
+    new_hash = record.content_hash if record.content is not None else content_hash
+    if (title, content, summary, author) == (
+        record.title,
+        new_content,
+        record.summary,
+        record.author,
+    ):
+        conn.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (now, article_id))
+        return False
+    if content is not None and new_content != content:
+        conn.execute(
+            "INSERT INTO revisions (article_id, title, content, content_hash, replaced_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (article_id, title, content, content_hash, now),
+        )
+    conn.execute(
+        """
+        UPDATE articles SET title = ?, author = ?, summary = ?, content = ?,
+            content_hash = ?, updated = coalesce(?, updated), last_seen = ?,
+            content_source = CASE WHEN ? IS NULL THEN content_source ELSE ? END,
+            word_count = CASE WHEN ? IS NULL THEN word_count ELSE ? END,
+            lang = coalesce(?, lang), page_id = coalesce(?, page_id)
+        WHERE id = ?
+        """,
+        (
+            record.title,
+            record.author,
+            record.summary,
+            new_content,
+            new_hash,
+            to_db_time(record.updated),
+            now,
+            record.content,
+            record.content_source,
+            record.content,
+            record.word_count,
+            record.lang,
+            page_id,
+            article_id,
+        ),
+    )
+    return True
+
+
+def _adopt_if_earlier(
+    conn: sqlite3.Connection, article_id: int, record: ArticleRecord, feed_id: int
+) -> None:
+    """The original of a story is the copy published first: it gives the article its
+    title, link and feed, whichever feed happened to be polled first."""
+    date = to_db_time(record.published or record.updated)
+    if date is None:
+        return
+    conn.execute(
+        """
+        UPDATE articles SET feed_id = ?, guid = ?, url = ?, canonical_url = ?, title = ?,
+            author = coalesce(?, author), published = ?, updated = ?
+        WHERE id = ? AND coalesce(published, updated, first_seen) > ?
+        """,
+        (
+            feed_id,
+            record.guid,
+            record.url,
+            record.canonical_url,
+            record.title,
+            record.author,
+            to_db_time(record.published),
+            to_db_time(record.updated),
+            article_id,
+            date,
+        ),
+    )
+
+
+def _improve_article(
+    conn: sqlite3.Connection, article_id: int, record: ArticleRecord, page_id: int | None
+) -> None:
+    """A second sighting may bring the page text the first one lacked: keep the better."""
+    if record.content_source != "page" or record.content is None:
+        return
+    conn.execute(
+        """
+        UPDATE articles SET content = ?, content_source = 'page', word_count = ?,
+            content_hash = ?, lang = coalesce(lang, ?), page_id = coalesce(?, page_id)
+        WHERE id = ? AND content_source != 'page' AND word_count < ?
+        """,
+        (
+            record.content,
+            record.word_count,
+            record.content_hash,
+            record.lang,
+            page_id,
+            article_id,
+            record.word_count,
+        ),
+    )

@@ -1,0 +1,151 @@
+"""The archive's schema: numbered migrations and the one time format of the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one inside the caller's transaction.
+
+    (``executescript`` would commit the transaction first.)
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement.strip()[:80]}")
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    """The first schema: feeds, articles, sightings, pages, revisions and the FTS index."""
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            name TEXT,
+            title TEXT,
+            site_url TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            etag TEXT,
+            last_modified TEXT,
+            last_polled_at TEXT,
+            next_poll_at TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            disabled_reason TEXT,
+            last_success_at TEXT,
+            added_at TEXT NOT NULL
+        );
+        CREATE TABLE pages (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            final_url TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            content_type TEXT,
+            headers TEXT NOT NULL DEFAULT '{}',
+            fetched_at TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            body BLOB NOT NULL
+        );
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            feed_id INTEGER NOT NULL REFERENCES feeds(id),
+            guid TEXT,
+            url TEXT,
+            canonical_url TEXT,
+            title TEXT,
+            author TEXT,
+            published TEXT,
+            updated TEXT,
+            summary TEXT,
+            content TEXT,
+            content_source TEXT NOT NULL DEFAULT 'none',
+            lang TEXT,
+            word_count INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT,
+            simhash TEXT,
+            duplicate_of INTEGER REFERENCES articles(id),
+            tags TEXT NOT NULL DEFAULT '[]',
+            page_id INTEGER REFERENCES pages(id),
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL
+        );
+        CREATE INDEX articles_feed_id ON articles(feed_id);
+        CREATE INDEX articles_canonical_url ON articles(canonical_url);
+        CREATE INDEX articles_content_hash ON articles(content_hash);
+        CREATE INDEX articles_published ON articles(published);
+        CREATE INDEX articles_duplicate_of ON articles(duplicate_of);
+        CREATE TABLE sightings (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            feed_id INTEGER NOT NULL REFERENCES feeds(id),
+            entry_id TEXT NOT NULL,
+            guid TEXT,
+            url TEXT,
+            url_key TEXT,
+            entry_hash TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            UNIQUE (feed_id, entry_id)
+        );
+        CREATE INDEX sightings_article_id ON sightings(article_id);
+        CREATE INDEX sightings_url_key ON sightings(url_key);
+        CREATE TABLE revisions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            title TEXT,
+            content TEXT,
+            content_hash TEXT,
+            replaced_at TEXT NOT NULL
+        );
+        CREATE INDEX revisions_article_id ON revisions(article_id);
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, summary, content, author,
+            content=[articles], content_rowid=[id],
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts (rowid, title, summary, content, author)
+            VALUES (new.id, new.title, new.summary, new.content, new.author);
+        END;
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, summary, content, author)
+            VALUES ('delete', old.id, old.title, old.summary, old.content, old.author);
+        END;
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, summary, content, author ON articles
+        BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, summary, content, author)
+            VALUES ('delete', old.id, old.title, old.summary, old.content, old.author);
+            INSERT INTO articles_fts (rowid, title, summary, content, author)
+            VALUES (new.id, new.title, new.summary, new.content, new.author);
+        END;
+        """,
+    )
+
+
+#: Numbered migrations: ``MIGRATIONS[n - 1]`` upgrades a database from version n-1 to n.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def to_db_time(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with a Z, the one time format in the database (sorts as text)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_db_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
