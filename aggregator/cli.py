@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,20 +25,38 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aggregator import __version__
-from aggregator.config import Config, database_path, load_config, parse_duration
+from aggregator.config import (
+    Config,
+    database_path,
+    format_duration,
+    load_config,
+    parse_duration,
+    rewrite_feed_url,
+)
 from aggregator.errors import AggregatorError, ConfigError, SearchError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedState
-from aggregator.pipeline import Pipeline, PollResult, PollSummary, is_due, make_pool, utcnow
+from aggregator.pipeline import (
+    Pipeline,
+    PollResult,
+    PollSummary,
+    is_due,
+    make_pool,
+    may_poll,
+    utcnow,
+)
+from aggregator.scheduler import TICK_SECONDS, run_daemon
 from aggregator.search import search as run_search
 from aggregator.search import split_snippet
-from aggregator.store import Store
+from aggregator.store import ArchiveLock, Store
 
 log = logging.getLogger("aggregator")
 
 
 @dataclass
 class Context:
+    verbose: int
+    log_format: str
     config_path: Path
     db_override: str | None
     stdout: Console
@@ -111,10 +130,10 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(data)
 
 
-def _configure_logging(verbose: int, log_format: str) -> None:
+def _configure_logging(verbose: int, log_format: str, *, baseline: int = logging.WARNING) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_JsonFormatter() if log_format == "json" else _KeyValueFormatter())
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    level = max(logging.DEBUG, baseline - 10 * verbose)
     root = logging.getLogger("aggregator")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -163,6 +182,8 @@ def cli(
     """
     _configure_logging(verbose, log_format)
     ctx.obj = Context(
+        verbose=verbose,
+        log_format=log_format,
         config_path=config_path,
         db_override=db_path,
         stdout=Console(),
@@ -176,6 +197,7 @@ def cli(
 def _select_feeds(
     feeds: Sequence[FeedState], wanted: Sequence[str], poll_all: bool, now: datetime
 ) -> list[FeedState]:
+    """Named feeds, or all, or the due ones; never a retired feed or one under Retry-After."""
     if wanted:
         chosen: list[FeedState] = []
         for name in wanted:
@@ -185,9 +207,9 @@ def _select_feeds(
                     f"no feed named or at {name!r} in the config", param_hint="--feed"
                 )
             chosen.extend(m for m in matches if m not in chosen)
-        return [f for f in chosen if f.disabled_reason is None]
+        return [f for f in chosen if may_poll(f, now)]
     if poll_all:
-        return [f for f in feeds if f.disabled_reason is None]
+        return [f for f in feeds if may_poll(f, now)]
     return [f for f in feeds if is_due(f, now)]
 
 
@@ -203,14 +225,26 @@ def _select_feeds(
 @click.option(
     "--no-articles", is_flag=True, help="Store the feeds' own content; fetch no article pages."
 )
+@click.option(
+    "--update-config",
+    is_flag=True,
+    help="Write the new URL of feeds that moved permanently (301/308) into feeds.yaml.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def poll(
-    obj: Context, wanted: tuple[str, ...], poll_all: bool, no_articles: bool, as_json: bool
+    obj: Context,
+    wanted: tuple[str, ...],
+    poll_all: bool,
+    no_articles: bool,
+    update_config: bool,
+    as_json: bool,
 ) -> None:
     """Fetch due feeds once and archive their new articles.
 
-    Feeds never polled are due; after a poll a feed is due again after its interval.
+    Feeds never polled are due; after a poll a feed is due again when its schedule says
+    (see `aggregator status`). Neither --all nor --feed overrides a server's Retry-After or
+    polls a retired feed.
 
     \b
     Example:
@@ -219,16 +253,29 @@ def poll(
     """
     with _errors_to_exit():
         config = obj.config()
-        with obj.open_store() as store:
+        db_path = obj.db_path()
+        with ArchiveLock(db_path), Store(db_path) as store:
             now = utcnow()
             store.sync_feeds(config.feeds, now=now)
-            configured = store.feeds(urls=[f.url for f in config.feeds])
+            configured = store.feeds(active_only=True)
             feeds = _select_feeds(configured, wanted, poll_all, now)
             summary = _run_poll(obj, config, store, feeds, fetch_articles=not no_articles)
+            if update_config:
+                _write_moves(obj, store, summary)
     if as_json:
         _echo_json(_summary_json(summary))
     else:
         _print_summary(obj.stdout, summary, skipped=len(configured) - len(feeds))
+
+
+def _write_moves(obj: Context, store: Store, summary: PollSummary) -> None:
+    for result in summary.results:
+        if result.moved_to:
+            rewrite_feed_url(obj.config_path, result.url, result.moved_to)
+            store.adopt_moved_url(result.feed_id)
+            obj.stderr.print(
+                f"feeds.yaml: {escape(result.url)} -> {escape(result.moved_to)}", highlight=False
+            )
 
 
 def _run_poll(
@@ -311,6 +358,14 @@ def _print_summary(console: Console, summary: PollSummary, *, skipped: int) -> N
     for r in summary.results:
         if r.ok and r.warning:
             console.print(f"[yellow]warning:[/] {escape(r.label)}: {escape(r.warning)}")
+        if r.moved_to:
+            console.print(
+                f"[yellow]moved:[/] {escape(r.label)} is now at {escape(r.moved_to)}"
+                " (--update-config writes it into feeds.yaml)",
+                highlight=False,
+            )
+        if r.retired:
+            console.print(f"[red]retired:[/] {escape(r.label)}: {escape(r.retired)}")
     unchanged = sum(r.not_modified for r in summary.results)
     console.print(
         f"feeds: [green]{summary.feeds_ok} ok[/] ({unchanged} not modified), "
@@ -398,6 +453,47 @@ def search(
         obj.stdout.print(f"   {snippet}", highlight=False)
 
 
+# --- run ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--update-config",
+    is_flag=True,
+    help="Write the new URL of feeds that moved permanently (301/308) into feeds.yaml.",
+)
+@click.option(
+    "--tick",
+    type=float,
+    default=TICK_SECONDS,
+    show_default=True,
+    hidden=True,
+    help="Seconds between checks for due feeds.",
+)
+@click.pass_obj
+def run(obj: Context, update_config: bool, tick: float) -> None:
+    """Run the daemon: poll every feed on its own schedule until stopped.
+
+    Logs go to stderr (key=value, or --log-format json). SIGTERM or Ctrl-C stops it within
+    seconds; SIGHUP (or saving feeds.yaml) reloads the feed list. One daemon per archive.
+
+    \b
+    Example:
+      aggregator run
+      aggregator --log-format json run --update-config
+    """
+    _configure_logging(obj.verbose, obj.log_format, baseline=logging.INFO)
+    with _errors_to_exit():
+        config = obj.config()
+        run_daemon(
+            config=config,
+            config_path=obj.config_path,
+            db_path=obj.db_path(),
+            tick_seconds=tick,
+            update_config=update_config,
+        )
+
+
 # --- status ----------------------------------------------------------------------------------
 
 
@@ -405,28 +501,67 @@ def _ago(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "never"
     seconds = (now - when).total_seconds()
-    future = seconds < 0
-    seconds = abs(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            text = f"{int(seconds // size)}{unit}"
-            break
-    else:
-        text = f"{int(seconds)}s"
-    return f"in {text}" if future else f"{text} ago"
+    text = format_duration(max(1, round(abs(seconds))))
+    return f"in {text}" if seconds < 0 else f"{text} ago"
+
+
+def _state(feed: FeedState, now: datetime) -> str:
+    if feed.disabled_reason:
+        return "retired"
+    if not feed.active:
+        return "not in feeds.yaml"
+    if feed.fetch_url:
+        return "moved"
+    if feed.not_before and feed.not_before > now:
+        return "waiting (Retry-After)"
+    if feed.error_count:
+        return "failing"
+    return "ok" if feed.last_polled_at else "new"
+
+
+def _check_daemon(obj: Context, store: Store, max_age: float) -> None:
+    """Exit 0 when the daemon has ticked within ``max_age`` seconds, else 1 with the reason."""
+    state = store.daemon_state()
+    now = utcnow()
+    if state is None:
+        fail("no daemon has run on this archive", status=1)
+    if state["stopped_at"] is not None:
+        fail(f"the daemon (pid {state['pid']}) stopped {_ago(state['stopped_at'], now)}", status=1)
+    last = state["last_tick_at"] or state["started_at"]
+    age = (now - last).total_seconds()
+    if age > max_age:
+        fail(f"the daemon (pid {state['pid']}) last polled {_ago(last, now)}", status=1)
+    obj.stdout.print(f"ok: the daemon (pid {state['pid']}) polled {_ago(last, now)}")
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 0 if the daemon has polled recently, else 1 (for health checks).",
+)
+@click.option(
+    "--max-age",
+    default="3m",
+    show_default=True,
+    metavar="DURATION",
+    help="With --check: how recent the daemon's last poll must be.",
+)
 @click.pass_obj
-def status(obj: Context, as_json: bool) -> None:
-    """One row per feed: last poll, HTTP status, articles, errors.
+def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
+    """One row per feed: state, last and next poll (and why), HTTP status, articles, errors.
 
     \b
     Example:
+      aggregator status
       aggregator status --json | jq '.[] | select(.error_count > 0)'
+      aggregator status --check        # the Docker HEALTHCHECK
     """
     with _errors_to_exit(), obj.open_store(must_exist=True) as store:
+        if check:
+            _check_daemon(obj, store, parse_duration(max_age))
+            return
         feeds = store.feeds()
     now = utcnow()
     if as_json:
@@ -437,8 +572,13 @@ def status(obj: Context, as_json: bool) -> None:
                     "url": f.url,
                     "name": f.label,
                     "tags": list(f.tags),
+                    "state": _state(f, now),
+                    "active": f.active,
+                    "fetch_url": f.fetch_url,
                     "last_polled_at": f.last_polled_at.isoformat() if f.last_polled_at else None,
                     "next_poll_at": f.next_poll_at.isoformat() if f.next_poll_at else None,
+                    "next_poll_reason": f.next_poll_reason,
+                    "not_before": f.not_before.isoformat() if f.not_before else None,
                     "last_status": f.last_status,
                     "articles": f.articles,
                     "error_count": f.error_count,
@@ -452,8 +592,9 @@ def status(obj: Context, as_json: bool) -> None:
     table = Table(show_edge=False)
     for column, justify in (
         ("feed", "left"),
+        ("state", "left"),
         ("last poll", "right"),
-        ("next poll", "right"),
+        ("next poll", "left"),
         ("HTTP", "right"),
         ("articles", "right"),
         ("errors", "right"),
@@ -461,17 +602,57 @@ def status(obj: Context, as_json: bool) -> None:
     ):
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for f in feeds:
-        healthy = f.error_count == 0
+        state = _state(f, now)
+        colour = {"ok": "green", "retired": "red", "failing": "red"}.get(state, "yellow")
+        if f.disabled_reason:
+            next_poll = "never"
+        elif f.next_poll_at is None:
+            next_poll = "now"
+        else:
+            next_poll = f"{_ago(f.next_poll_at, now)} ({f.next_poll_reason or 'interval'})"
         table.add_row(
             escape(f.label),
+            f"[{colour}]{escape(state)}[/]",
             _ago(f.last_polled_at, now),
-            _ago(f.next_poll_at, now),
+            escape(next_poll),
             str(f.last_status or "-"),
             str(f.articles),
-            str(f.error_count) if healthy else f"[red]{f.error_count}[/]",
+            str(f.error_count),
             escape(f.last_error or ""),
         )
     obj.stdout.print(table)
+    for f in feeds:
+        if f.disabled_reason:
+            obj.stdout.print(
+                f"[red]retired:[/] {escape(f.label)} ({escape(f.disabled_reason)}); "
+                f"poll it again with: aggregator revive {escape(shlex.quote(f.url))}",
+                highlight=False,
+            )
+        elif f.fetch_url:
+            obj.stdout.print(
+                f"[yellow]moved:[/] {escape(f.label)} is now at {escape(f.fetch_url)}; "
+                "`aggregator poll --update-config` writes it into feeds.yaml",
+                highlight=False,
+            )
+
+
+@cli.command()
+@click.argument("feed", metavar="NAME_OR_URL")
+@click.pass_obj
+def revive(obj: Context, feed: str) -> None:
+    """Poll a retired feed (one that answered 410 Gone) again, from the next poll on.
+
+    \b
+    Example:
+      aggregator revive https://example.org/feed.xml
+    """
+    with _errors_to_exit(), obj.open_store(must_exist=True) as store:
+        matches = [f for f in store.feeds() if feed in (f.url, f.name, f.title)]
+        if not matches:
+            fail(f"no feed named or at {feed!r} in the archive", status=2)
+        for match in matches:
+            store.revive(match.id)
+            obj.stdout.print(f"revived: {escape(match.label)} is polled at the next poll")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

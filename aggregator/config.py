@@ -11,6 +11,7 @@ is then read by hand, which is how every value keeps its line number. YAML alias
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import re
@@ -51,6 +52,8 @@ class Settings:
     interval: float = 30 * 60
     concurrency: int = 32
     per_host: int = 2
+    per_host_delay: float = 0.5
+    """Seconds between the starts of two requests to one host (0: no delay)."""
     timeout: float = 30.0
     max_bytes: int = 20 * 1000 * 1000
     min_interval: float = 5 * 60
@@ -128,6 +131,50 @@ def parse_config(text: str, path: str = "feeds.yaml") -> Config:
         feeds=reader.feeds(top.values.get("feeds")),
         digests=reader.digests(top.values.get("digests")),
     )
+
+
+def rewrite_feed_url(path: str | os.PathLike[str], old: str, new: str) -> None:
+    """Replace a feed's ``url`` in feeds.yaml, touching nothing else (comments, order, layout).
+
+    The file is validated before and after, and replaced atomically. Raises ``ConfigError``
+    when the file does not list ``old`` or the result would not load.
+    """
+    name = os.fspath(path)
+    text = Path(path).read_text("utf-8")
+    root = _compose(text, name)
+    node = _feed_url_node(root, old)
+    if node is None:
+        raise ConfigError(f"no feed with url {_quote(old)} to rewrite", path=name)
+    plain = node.style in (None, "") and re.fullmatch(r"[\w:/?#\[\]@!$&'()*+,;=.~%-]+", new)
+    replacement = new if plain else json.dumps(new)
+    updated = text[: node.start_mark.index] + replacement + text[node.end_mark.index :]
+    parse_config(updated, name)
+    temporary = Path(f"{name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_text(updated, "utf-8")
+        os.chmod(temporary, Path(path).stat().st_mode & 0o7777)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _feed_url_node(root: Node | None, url: str) -> ScalarNode | None:
+    if not isinstance(root, MappingNode):
+        return None
+    for key, value in root.value:
+        if key.value != "feeds" or not isinstance(value, SequenceNode):
+            continue
+        for item in value.value:
+            if not isinstance(item, MappingNode):
+                continue
+            for field_key, field_value in item.value:
+                if (
+                    field_key.value == "url"
+                    and isinstance(field_value, ScalarNode)
+                    and field_value.value.strip() == url
+                ):
+                    return field_value
+    return None
 
 
 def database_path(config: Config) -> Path:
@@ -234,6 +281,8 @@ settings:
   # Requests in flight at once, in all and per host.
   concurrency: 32
   per_host: 2
+  # The minimum time between the starts of two requests to one host; 0 for none.
+  per_host_delay: 0.5s
   # The longest one request may take, from connecting to the last byte.
   timeout: 30s
   # The largest response accepted, after decompression.
@@ -291,6 +340,7 @@ _SETTINGS_KEYS: Final = (
     "interval",
     "concurrency",
     "per_host",
+    "per_host_delay",
     "timeout",
     "max_bytes",
     "min_interval",
@@ -475,6 +525,7 @@ class _Reader:
             interval=self.get(fields, "interval", self.duration, default.interval),
             concurrency=self.get(fields, "concurrency", self.count, default.concurrency),
             per_host=self.get(fields, "per_host", self.count, default.per_host),
+            per_host_delay=self.get(fields, "per_host_delay", self.pause, default.per_host_delay),
             timeout=self.get(fields, "timeout", self.duration, default.timeout),
             max_bytes=self.get(fields, "max_bytes", self.size, default.max_bytes),
             min_interval=self.get(fields, "min_interval", self.duration, default.min_interval),
@@ -649,17 +700,29 @@ class _Reader:
 
     def duration(self, node: Node, key: str) -> float:
         """A duration longer than zero: a number of seconds or text like ``1h30m``."""
-        if isinstance(node, ScalarNode) and node.tag == _INT:
-            seconds = float(self.constructor.construct_yaml_int(node))
-        elif isinstance(node, ScalarNode) and node.tag == _FLOAT:
-            seconds = self.constructor.construct_yaml_float(node)
-        else:
-            seconds = self.parse(node, key, parse_duration, 'a duration like "30m"')
+        seconds = self.seconds(node, key)
         if not (math.isfinite(seconds) and seconds > 0):
             raise self.error(
                 node, key, f"expected a duration longer than zero, got {_describe(node)}"
             )
         return seconds
+
+    def pause(self, node: Node, key: str) -> float:
+        """A duration of zero or more (zero meaning no pause), like ``0.5s`` or ``2``."""
+        seconds = self.seconds(node, key)
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise self.error(
+                node, key, f"expected a duration of zero or more, got {_describe(node)}"
+            )
+        return seconds
+
+    def seconds(self, node: Node, key: str) -> float:
+        """The seconds in a number or a duration text (may be negative or infinite)."""
+        if isinstance(node, ScalarNode) and node.tag == _INT:
+            return float(self.constructor.construct_yaml_int(node))
+        if isinstance(node, ScalarNode) and node.tag == _FLOAT:
+            return self.constructor.construct_yaml_float(node)
+        return self.parse(node, key, parse_duration, 'a duration like "30m"')
 
     def optional_duration(self, node: Node, key: str) -> float | None:
         return None if _is_null(node) else self.duration(node, key)

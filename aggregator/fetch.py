@@ -3,7 +3,9 @@
 One ``Fetcher`` owns one ``httpx.AsyncClient`` shared by every feed and article fetch. Each
 ``fetch`` is a conditional GET that follows redirects itself, so that every hop is checked, and
 is bounded three ways: a total deadline, a cap on the *decompressed* body, and a global plus a
-per-host limit on requests in flight.
+per-host limit on requests in flight. It is also polite: requests to one host (``host:port``;
+each redirect hop counts for its own host) start at least ``per_host_delay`` seconds apart,
+whoever makes them, feed polls and article fetches alike.
 
 The address policy is enforced where connections are made: a network backend under httpcore
 resolves the host, refuses it when any of its addresses is loopback, private, link-local or
@@ -20,11 +22,12 @@ import contextlib
 import http.cookiejar
 import ipaddress
 import logging
+import math
 import socket
 import ssl
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -84,6 +87,7 @@ class Fetcher:
         max_bytes: int = 20_000_000,
         concurrency: int = 32,
         per_host: int = 2,
+        per_host_delay: float = 0.5,
         allow_private_networks: bool = False,
         allowed_private_hosts: Iterable[str] = (),
         max_redirects: int = 10,
@@ -92,11 +96,13 @@ class Fetcher:
     ) -> None:
         if timeout <= 0 or max_bytes <= 0 or concurrency < 1 or per_host < 1 or max_redirects < 0:
             raise ValueError("fetch limits must be positive")
+        if not 0 <= per_host_delay < math.inf:
+            raise ValueError("per_host_delay must be a number of seconds, zero or more")
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._in_flight = asyncio.Semaphore(concurrency)
-        self._hosts = _HostSlots(per_host)
+        self._hosts = _Hosts(per_host, per_host_delay)
         if transport is None:
             policy = _AddressPolicy(
                 allow_private=allow_private_networks,
@@ -122,6 +128,7 @@ class Fetcher:
             max_bytes=settings.max_bytes,
             concurrency=settings.concurrency,
             per_host=settings.per_host,
+            per_host_delay=settings.per_host_delay,
             allow_private_networks=settings.allow_private_networks,
             allowed_private_hosts=settings.allowed_private_hosts,
         )
@@ -181,20 +188,22 @@ class Fetcher:
         await self.aclose()
 
     async def _follow(self, url: str, headers: Mapping[str, str]) -> FetchResult:
-        """The redirect loop: each hop is a separate request, checked and limited on its own."""
+        """The redirect loop: each hop is a separate request, checked and limited on its own.
+
+        The deadline counts time on the network only: waiting for a slot or for a host's turn,
+        before any hop, is not counted.
+        """
         loop = asyncio.get_running_loop()
         target = _parse_url(url)
         seen = {str(target)}
         redirects: list[tuple[int, str]] = []
-        started: float | None = None
+        spent = 0.0
         while True:
-            # The host's slot first: a request queued for a busy host holds no global slot.
-            async with self._hosts.hold(target.raw_host.decode("ascii")), self._in_flight:
-                # The deadline runs from the first byte sent: waiting for a slot is not counted.
-                if started is None:
-                    started = loop.time()
-                async with asyncio.timeout_at(started + self._timeout):
+            async with self._hosts.admit(_host_of(target), self._in_flight):
+                began = loop.time()
+                async with asyncio.timeout(self._timeout - spent):
                     answer = await self._exchange(target, headers)
+                spent += loop.time() - began
             location = answer.headers.get("location")
             if answer.status not in _REDIRECTS or location is None:
                 break
@@ -223,7 +232,7 @@ class Fetcher:
             permanent_redirect=str(target) if permanent else None,
             redirects=tuple(redirects),
             fetched_at=datetime.now(UTC),
-            elapsed=loop.time() - started,
+            elapsed=spent,
         )
 
     async def _exchange(self, url: httpx.URL, headers: Mapping[str, str]) -> _Answer:
@@ -317,6 +326,11 @@ def _parse_url(url: str, base: httpx.URL | None = None) -> httpx.URL:
     return parsed
 
 
+def _host_of(url: httpx.URL) -> tuple[str, int]:
+    """The host and port ``url`` connects to: the unit of per-host limits."""
+    return url.raw_host.decode("ascii"), url.port or (443 if url.scheme == "https" else 80)
+
+
 # --- Decompression -----------------------------------------------------------------------------
 
 
@@ -371,39 +385,83 @@ class _Inflater:
             raise FetchError(f"the {self._coding} body cannot be decompressed: {exc}") from exc
 
 
-# --- Concurrency -------------------------------------------------------------------------------
+# --- Concurrency and politeness ---------------------------------------------------------------
 
 
 @dataclass(slots=True)
-class _Slot:
-    semaphore: asyncio.Semaphore
+class _Host:
+    """What is known of one host: its request slots, its turn to start one, and when it may."""
+
+    slots: asyncio.Semaphore
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_start: float = -math.inf
+    """Loop time before which no request to this host may start."""
     users: int = 0
-    """Tasks holding or awaiting the semaphore."""
+    """Tasks holding or awaiting a slot."""
+    expiry: asyncio.TimerHandle | None = None
+    """Forgets the host once it is unused and its delay has passed."""
 
 
-class _HostSlots:
-    """At most ``limit`` requests in flight per host; a host is forgotten when nobody uses it."""
+class _Hosts:
+    """At most ``limit`` requests in flight per host, starting at least ``delay`` seconds apart.
 
-    def __init__(self, limit: int) -> None:
+    A host is remembered while requests use it and, after the last one, until its delay has
+    passed, so the table holds only the hosts in use or asked in the last ``delay`` seconds.
+    """
+
+    def __init__(self, limit: int, delay: float) -> None:
         self._limit = limit
-        self._slots: dict[str, _Slot] = {}
+        self._delay = delay
+        self._hosts: dict[tuple[str, int], _Host] = {}
 
     def __len__(self) -> int:
-        return len(self._slots)
+        return len(self._hosts)
 
     @contextlib.asynccontextmanager
-    async def hold(self, host: str) -> AsyncIterator[None]:
-        slot = self._slots.get(host)
-        if slot is None:
-            slot = self._slots[host] = _Slot(asyncio.Semaphore(self._limit))
-        slot.users += 1
+    async def admit(
+        self, key: tuple[str, int], in_flight: asyncio.Semaphore
+    ) -> AsyncIterator[None]:
+        """Hold one of the host's slots, wait for its turn, then take one of ``in_flight``.
+
+        The global slot is taken last, after the host's delay: a request waiting for a busy or
+        recently asked host keeps no other host waiting.
+        """
+        loop = asyncio.get_running_loop()
+        host = self._enter(key)
         try:
-            async with slot.semaphore:
-                yield
+            async with host.slots:
+                # The start is recorded under the turn, once the global slot is held, so that
+                # no other request to this host can start in between.
+                async with host.turn:
+                    await asyncio.sleep(host.next_start - loop.time())
+                    await in_flight.acquire()
+                    host.next_start = loop.time() + self._delay
+                try:
+                    yield
+                finally:
+                    in_flight.release()
         finally:
-            slot.users -= 1
-            if not slot.users:
-                del self._slots[host]
+            self._leave(key, host, loop)
+
+    def _enter(self, key: tuple[str, int]) -> _Host:
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host(asyncio.Semaphore(self._limit))
+        elif host.expiry is not None:
+            host.expiry.cancel()
+            host.expiry = None
+        host.users += 1
+        return host
+
+    def _leave(self, key: tuple[str, int], host: _Host, loop: asyncio.AbstractEventLoop) -> None:
+        host.users -= 1
+        if host.users:
+            return
+        wait = host.next_start - loop.time()
+        if wait > 0:
+            host.expiry = loop.call_later(wait, self._hosts.pop, key)
+        else:
+            del self._hosts[key]
 
 
 # --- Address policy ----------------------------------------------------------------------------

@@ -162,12 +162,40 @@ class FeedPoll:
     etag: str | None
     last_modified: str | None
     next_poll_at: datetime
+    next_poll_reason: str = ""
+    interval: float | None = None
+    """The base interval (seconds) the schedule chose."""
+    body_sha256: str | None = None
+    """Hash of the feed body (None for 304: the stored one stays)."""
+    parsed: bool = False
+    """Whether the body was parsed this time (else the feed's hints stay as they were)."""
+    hint_interval: float | None = None
+    """The feed's own request not to be polled more often (RSS ttl, sy:update*), seconds."""
+    moved_to: str | None = None
+    """Set when every redirect hop was permanent: the feed's new URL."""
     title: str | None = None
     site_url: str | None = None
     warning: str | None = None
     articles: tuple[ArticleRecord, ...] = ()
     seen_entry_ids: tuple[str, ...] = ()
     """Entries the feed still carries unchanged (their sightings' ``last_seen`` moves)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FeedFailure:
+    """A failed poll of a feed: what went wrong and when to try again."""
+
+    feed_id: int
+    polled_at: datetime
+    error: str
+    status: int | None
+    next_poll_at: datetime | None
+    next_poll_reason: str
+    error_score: float
+    not_before: datetime | None = None
+    """A server's Retry-After: no poll before then, not even ``poll --all``."""
+    retire: str | None = None
+    """Set when the feed is gone for good (410): why."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -183,6 +211,7 @@ class FeedState:
 
     id: int
     url: str
+    """The URL as feeds.yaml lists it (the feed's identity)."""
     name: str | None
     title: str | None
     site_url: str | None
@@ -196,10 +225,28 @@ class FeedState:
     error_count: int
     disabled_reason: str | None
     articles: int = 0
+    fetch_url: str | None = None
+    """Where the feed lives now, after a permanent redirect (None: at ``url``)."""
+    moved_at: datetime | None = None
+    active: bool = True
+    """Whether feeds.yaml still lists the feed."""
+    interval: float | None = None
+    hint_interval: float | None = None
+    next_poll_reason: str | None = None
+    not_before: datetime | None = None
+    error_score: float = 0.0
+    body_sha256: str | None = None
+    retired_at: datetime | None = None
+    last_success_at: datetime | None = None
 
     @property
     def label(self) -> str:
         return self.name or self.title or self.url
+
+    @property
+    def current_url(self) -> str:
+        """The URL to request."""
+        return self.fetch_url or self.url
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import random
 import re
 import time
 import zlib
@@ -23,11 +24,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from aggregator import dedup
+from aggregator import dedup, schedule
 from aggregator.config import Config, FeedConfig
 from aggregator.errors import (
     AggregatorError,
@@ -41,6 +42,7 @@ from aggregator.fetch import Fetcher
 from aggregator.models import (
     ArticleRecord,
     Entry,
+    FeedFailure,
     FeedPoll,
     FeedState,
     FetchResult,
@@ -65,8 +67,6 @@ ARTICLES_PER_FEED = 8
 #: Page URLs remembered as already fetched in this run (so two feeds polled at the same time
 #: do not fetch one story twice); the oldest are forgotten beyond this many.
 CLAIMED_PAGES = 50_000
-#: A failed feed waits interval x 2^errors, at most this many doublings (and max_interval).
-MAX_BACKOFF_DOUBLINGS = 8
 
 
 def utcnow() -> datetime:
@@ -87,6 +87,12 @@ class PollResult:
     error: str | None = None
     warning: str | None = None
     elapsed: float = 0.0
+    next_poll_at: datetime | None = None
+    next_poll_reason: str = ""
+    moved_to: str | None = None
+    """The feed's new URL, when it moved permanently in this poll."""
+    retired: str | None = None
+    """Why the feed is retired, when this poll retired it."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -115,18 +121,14 @@ class PollSummary:
         return sum(r.counts.duplicate for r in self.results)
 
 
-def next_poll_at(
-    now: datetime, *, interval: float, errors: int, min_interval: float, max_interval: float
-) -> datetime:
-    """When to poll again: the interval after a success, doubling per consecutive error."""
-    delay = max(min_interval, min(interval, max_interval))
-    if errors:
-        delay = min(max_interval, delay * 2 ** min(errors, MAX_BACKOFF_DOUBLINGS))
-    return now + timedelta(seconds=delay)
-
-
 def is_due(feed: FeedState, now: datetime) -> bool:
-    return feed.disabled_reason is None and (feed.next_poll_at is None or feed.next_poll_at <= now)
+    """Whether our own schedule wants the feed polled (retired feeds never are)."""
+    return may_poll(feed, now) and (feed.next_poll_at is None or feed.next_poll_at <= now)
+
+
+def may_poll(feed: FeedState, now: datetime) -> bool:
+    """Whether anything may poll the feed now: not retired, no server's Retry-After pending."""
+    return feed.disabled_reason is None and (feed.not_before is None or feed.not_before <= now)
 
 
 def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
@@ -225,6 +227,17 @@ def _short_lang(language: str | None) -> str | None:
     return language.split("-")[0].split("_")[0].strip().lower() or None
 
 
+def _due(decision: schedule.Decision) -> datetime:
+    assert decision.next_poll_at is not None, "only failures retire a feed"
+    return decision.next_poll_at
+
+
+def _hint_interval(ttl_minutes: int | None, update_interval: float | None) -> float | None:
+    """The feed's own request not to be polled more often than this (seconds)."""
+    hints = [h for h in (ttl_minutes * 60 if ttl_minutes else None, update_interval) if h]
+    return max(hints) if hints else None
+
+
 def _page_record(page: FetchResult) -> PageRecord:
     return PageRecord(
         url=page.url,
@@ -250,6 +263,7 @@ class Pipeline:
         executor: Executor | None = None,
         fetch_articles: bool | None = None,
         clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = config.settings
         self.feed_configs: dict[str, FeedConfig] = {f.url: f for f in config.feeds}
@@ -260,11 +274,17 @@ class Pipeline:
             self.settings.fetch_articles if fetch_articles is None else fetch_articles
         )
         self.clock = clock
+        self.rng = rng or random.Random()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-db")
         self._claimed: OrderedDict[str, None] = OrderedDict()
 
     def close(self) -> None:
+        """Wait for the store's thread: a transaction in flight commits or rolls back."""
         self._db.shutdown(wait=True)
+
+    def update_config(self, config: Config) -> None:
+        """Take a reloaded feeds.yaml's per-feed settings (intervals) into account."""
+        self.feed_configs = {f.url: f for f in config.feeds}
 
     async def poll(
         self,
@@ -300,34 +320,41 @@ class Pipeline:
         try:
             return await self._poll_feed(feed, now, started)
         except AggregatorError as exc:
-            status = exc.status if isinstance(exc, HTTPStatusError) else None
-            return await self._failed(feed, now, started, str(exc), status)
+            return await self._failed(feed, now, started, exc)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("event=poll_crashed feed=%s", feed.url)
-            return await self._failed(
-                feed, now, started, f"internal error: {type(exc).__name__}: {exc}", None
-            )
+            error = AggregatorError(f"internal error: {type(exc).__name__}: {exc}")
+            return await self._failed(feed, now, started, error)
 
     async def _poll_feed(self, feed: FeedState, now: datetime, started: float) -> PollResult:
         result = await self.fetcher.fetch(
-            feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
+            feed.current_url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
         )
-        next_at = self._next_poll(feed, now, errors=0)
-        if result.not_modified:
+        if result.permanent_redirect:
+            log.info("event=moved feed=%s to=%s", feed.url, result.permanent_redirect)
+        cache_seconds = schedule.cache_lifetime(result.headers, now)
+        body_sha256 = None if result.not_modified else hashlib.sha256(result.body).hexdigest()
+        if result.not_modified or body_sha256 == feed.body_sha256:
+            # Nothing changed (a 304, or the same bytes under validators that lie): no parsing.
+            times = await self.store_call(self.store.entry_times, feed.id)
+            decision = self._decide(feed, now, cache_seconds, feed.hint_interval, times)
             poll = FeedPoll(
                 feed_id=feed.id,
                 polled_at=now,
                 status=result.status,
-                etag=result.etag or feed.etag,
-                last_modified=result.last_modified or feed.last_modified,
-                next_poll_at=next_at,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                next_poll_at=_due(decision),
+                next_poll_reason=decision.reason,
+                interval=decision.interval,
+                moved_to=result.permanent_redirect,
             )
-            await self._store(self.store.save_poll, poll)
-            log.info("event=not_modified feed=%s", feed.url)
-            return self._ok(feed, result.status, started, not_modified=True)
+            await self.store_call(self.store.save_poll, poll)
+            log.info("event=unchanged feed=%s status=%d", feed.url, result.status)
+            return self._ok(feed, poll, started, not_modified=True)
 
         parsed = await self._cpu(parse, result.body, result.final_url, result.headers)
-        known = await self._store(self.store.entry_hashes, feed.id)
+        known = await self.store_call(self.store.entry_hashes, feed.id)
         todo: list[tuple[Entry, str]] = []
         seen: list[str] = []
         for entry in parsed.entries:
@@ -340,7 +367,7 @@ class Pipeline:
         # A new entry whose link is already archived (another feed, tracking parameters)
         # is a sighting of that article: no need to fetch its page again.
         new_keys = {dedup.canonical_url(e.url) for e, _ in todo if e.url and e.id not in known}
-        archived = await self._store(self.store.known_url_keys, new_keys) if new_keys else set()
+        archived = await self.store_call(self.store.known_url_keys, new_keys) if new_keys else set()
         limit = asyncio.Semaphore(ARTICLES_PER_FEED)
 
         async def article(entry: Entry, fingerprint: str) -> ArticleRecord:
@@ -362,30 +389,64 @@ class Pipeline:
                 )
 
         records = await asyncio.gather(*(article(e, fp) for e, fp in todo))
+        hint = _hint_interval(parsed.ttl, parsed.update_interval)
+        times = await self.store_call(self.store.entry_times, feed.id)
+        times += [e.published or e.updated or now for e, _ in todo if e.id not in known]
+        decision = self._decide(feed, now, cache_seconds, hint, times)
         poll = FeedPoll(
             feed_id=feed.id,
             polled_at=now,
             status=result.status,
             etag=result.etag,
             last_modified=result.last_modified,
-            next_poll_at=next_at,
+            next_poll_at=_due(decision),
+            next_poll_reason=decision.reason,
+            interval=decision.interval,
+            body_sha256=body_sha256,
+            parsed=True,
+            hint_interval=hint,
+            moved_to=result.permanent_redirect,
             title=parsed.title,
             site_url=parsed.site_url,
             warning=parsed.warning,
             articles=tuple(records),
             seen_entry_ids=tuple(seen),
         )
-        counts = await self._store(self.store.save_poll, poll)
+        counts = await self.store_call(self.store.save_poll, poll)
         log.info(
-            "event=polled feed=%s status=%d entries=%d new=%d updated=%d duplicate=%d",
+            "event=polled feed=%s status=%d entries=%d new=%d updated=%d duplicate=%d next=%r",
             feed.url,
             result.status,
             len(parsed.entries),
             counts.new,
             counts.updated,
             counts.duplicate,
+            decision.reason,
         )
-        return self._ok(feed, result.status, started, counts=counts, warning=parsed.warning)
+        return self._ok(feed, poll, started, counts=counts, warning=parsed.warning)
+
+    def _decide(
+        self,
+        feed: FeedState,
+        now: datetime,
+        cache_seconds: float | None,
+        hint: float | None,
+        entry_times: Sequence[datetime],
+    ) -> schedule.Decision:
+        return schedule.after_success(
+            now=now,
+            settings=self.settings,
+            configured=self._configured_interval(feed),
+            ttl_minutes=None,
+            update_interval=hint,
+            cache_seconds=cache_seconds,
+            entry_times=entry_times,
+            rng=self.rng,
+        )
+
+    def _configured_interval(self, feed: FeedState) -> float | None:
+        configured = self.feed_configs.get(feed.url)
+        return configured.interval if configured is not None else None
 
     def _claim(self, url_key: str) -> bool:
         """True for the first feed of this run to ask for a page; later askers reuse its text."""
@@ -403,23 +464,10 @@ class Pipeline:
             log.info("event=page_failed url=%s error=%r", url, str(exc))
             return None
 
-    def _next_poll(self, feed: FeedState, now: datetime, *, errors: int) -> datetime:
-        configured = self.feed_configs.get(feed.url)
-        interval = self.settings.interval
-        if configured is not None and configured.interval is not None:
-            interval = configured.interval
-        return next_poll_at(
-            now,
-            interval=interval,
-            errors=errors,
-            min_interval=self.settings.min_interval,
-            max_interval=self.settings.max_interval,
-        )
-
     def _ok(
         self,
         feed: FeedState,
-        status: int,
+        poll: FeedPoll,
         started: float,
         *,
         not_modified: bool = False,
@@ -431,30 +479,52 @@ class Pipeline:
             url=feed.url,
             label=feed.label,
             ok=True,
-            status=status,
+            status=poll.status,
             not_modified=not_modified,
             counts=counts or SaveCounts(),
             warning=warning,
             elapsed=time.monotonic() - started,
+            next_poll_at=poll.next_poll_at,
+            next_poll_reason=poll.next_poll_reason,
+            moved_to=poll.moved_to,
         )
 
     async def _failed(
-        self, feed: FeedState, now: datetime, started: float, error: str, status: int | None
+        self, feed: FeedState, now: datetime, started: float, exc: AggregatorError
     ) -> PollResult:
-        log.info("event=poll_failed feed=%s status=%s error=%r", feed.url, status, error)
-        next_at = self._next_poll(feed, now, errors=feed.error_count + 1)
+        status = exc.status if isinstance(exc, HTTPStatusError) else None
+        error = str(exc)
+        decision, score = schedule.after_failure(
+            now=now,
+            settings=self.settings,
+            configured=self._configured_interval(feed),
+            error=exc,
+            error_score=feed.error_score,
+            rng=self.rng,
+        )
+        log.info(
+            "event=poll_failed feed=%s status=%s error=%r next=%r",
+            feed.url,
+            status,
+            error,
+            decision.reason,
+        )
+        failure = FeedFailure(
+            feed_id=feed.id,
+            polled_at=now,
+            error=error,
+            status=status,
+            next_poll_at=decision.next_poll_at,
+            next_poll_reason=decision.reason,
+            error_score=score,
+            not_before=decision.not_before,
+            retire=decision.retire,
+        )
         try:
-            await self._store(
-                self.store.record_failure,
-                feed.id,
-                polled_at=now,
-                error=error,
-                status=status,
-                next_poll_at=next_at,
-            )
-        except StoreError as exc:  # the archive itself is failing: report, keep going
-            log.error("event=record_failed feed=%s error=%r", feed.url, str(exc))
-            error = f"{error} (and recording it failed: {exc})"
+            await self.store_call(self.store.record_failure, failure)
+        except StoreError as store_error:  # the archive itself is failing: report, keep going
+            log.error("event=record_failed feed=%s error=%r", feed.url, str(store_error))
+            error = f"{error} (and recording it failed: {store_error})"
         return PollResult(
             feed_id=feed.id,
             url=feed.url,
@@ -463,9 +533,12 @@ class Pipeline:
             status=status,
             error=error,
             elapsed=time.monotonic() - started,
+            next_poll_at=decision.next_poll_at,
+            next_poll_reason=decision.reason,
+            retired=decision.retire,
         )
 
-    async def _store(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def store_call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store call on the store's own thread (the single writer)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db, functools.partial(fn, *args, **kwargs))

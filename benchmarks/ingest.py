@@ -138,6 +138,7 @@ def main() -> None:
             feeds = "\n".join(f"  - url: {base}/feed/{i}.xml" for i in range(args.feeds))
             (work / "feeds.yaml").write_text(
                 f"settings:\n  allowed_private_hosts: ['{host}']\n  per_host: 16\n"
+                "  per_host_delay: 0s\n"
                 f"  concurrency: 32\nfeeds:\n{feeds}\n"
             )
             print(f"farm: {args.feeds} feeds x {args.entries} entries at {base}")

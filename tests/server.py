@@ -41,6 +41,8 @@ class Route:
     handler: Callable[[Request], Route] | None = None
     drip: float = 0.0
     """Seconds to wait before each byte of the answer, status line and headers included."""
+    delay: float = 0.0
+    """Seconds to wait before answering at all (a slow but well-behaved server)."""
     chunks: Callable[[], Iterable[bytes]] | None = None
     """Makes the body pieces, sent as produced without Content-Length, then the connection is
     closed. ``lambda: itertools.repeat(b"x" * 65536)`` is an endless body."""
@@ -69,6 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if route.handler is not None:
             route = route.handler(request)
+        if route.delay:
+            time.sleep(route.delay)
         headers = {"content-type": route.content_type, **route.headers}
         if route.etag:
             headers["etag"] = route.etag

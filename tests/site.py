@@ -272,5 +272,6 @@ class NewsSite:
             f"  allowed_private_hosts: ['{self.server.host}']\n"
             f"  fetch_articles: {'true' if fetch_articles else 'false'}\n"
             "  timeout: 10s\n"
+            "  per_host_delay: 0s\n"
             f"feeds:\n{feeds}\n"
         )

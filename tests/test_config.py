@@ -19,6 +19,7 @@ from aggregator.config import (
     parse_config,
     parse_duration,
     parse_size,
+    rewrite_feed_url,
 )
 from aggregator.errors import AggregatorError, ConfigError
 
@@ -59,6 +60,7 @@ settings:
   interval: 1h
   concurrency: 8
   per_host: 1
+  per_host_delay: 1.5s
   timeout: 45s
   max_bytes: 5MiB
   min_interval: 10m
@@ -105,6 +107,7 @@ def test_every_key_is_accepted() -> None:
             interval=3600,
             concurrency=8,
             per_host=1,
+            per_host_delay=1.5,
             timeout=45,
             max_bytes=5 * 1024 * 1024,
             min_interval=600,
@@ -127,10 +130,10 @@ def test_every_key_is_accepted() -> None:
                 name="Example",
                 tags=("news", "world"),
                 interval=900,
-                line=21,
+                line=22,
             ),
-            FeedConfig(url="http://blog.example.com/atom", tags=("tech",), line=25),
-            FeedConfig(url="https://example.net/feed.json", name="2024", line=27),
+            FeedConfig(url="http://blog.example.com/atom", tags=("tech",), line=26),
+            FeedConfig(url="https://example.net/feed.json", name="2024", line=28),
         ),
         digests=(
             DigestConfig(
@@ -187,6 +190,7 @@ def test_defaults() -> None:
     assert settings.database == "archive/archive.db"
     assert (settings.interval, settings.min_interval, settings.max_interval) == (1800, 300, 86400)
     assert (settings.concurrency, settings.per_host, settings.timeout) == (32, 2, 30)
+    assert settings.per_host_delay == 0.5
     assert settings.max_bytes == 20_000_000
     assert (settings.fetch_articles, settings.archive_pages) == (True, True)
     assert (settings.allow_private_networks, settings.allowed_private_hosts) == (False, ())
@@ -198,7 +202,8 @@ def test_defaults() -> None:
 
 def test_default_config_text_parses_to_the_defaults() -> None:
     assert parse_config(DEFAULT_CONFIG_TEXT) == Config(path=Path("feeds.yaml"))
-    for key in ("database", "interval", "concurrency", "per_host", "timeout", "max_bytes"):
+    keys = ("database", "interval", "concurrency", "per_host", "per_host_delay", "timeout")
+    for key in (*keys, "max_bytes"):
         assert f"\n  {key}: " in DEFAULT_CONFIG_TEXT  # written out, not left implicit
     assert "AGGREGATOR_SMTP_PASSWORD" in DEFAULT_CONFIG_TEXT
 
@@ -229,6 +234,14 @@ def test_names_are_kept_as_written() -> None:
     (feed,) = parse_config(text).feeds
     assert feed.name == "yes"
     assert feed.tags == ("2024", "on", "1.50")
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("0", 0), ("0s", 0), ("0.0", 0), ("0.2", 0.2), ("250", 250), ("1m", 60)]
+)
+def test_per_host_delay_may_be_zero(value: str, seconds: float) -> None:
+    settings = parse_config(f"settings:\n  per_host_delay: {value}\n").settings
+    assert settings.per_host_delay == seconds
 
 
 def test_numbers_are_seconds_and_bytes() -> None:
@@ -300,6 +313,16 @@ BROKEN = [
     ("settings:\n  interval: 0m  # <-\n", "settings.interval", "longer than zero"),
     ("settings:\n  interval: -5m  # <-\n", "settings.interval", 'got "-5m"'),
     ("settings:\n  timeout: .inf  # <-\n", "settings.timeout", "longer than zero"),
+    ("settings:\n  per_host_delay: -1  # <-\n", "settings.per_host_delay", "zero or more, got -1"),
+    ("settings:\n  per_host_delay: -0.5s  # <-\n", "settings.per_host_delay", 'got "-0.5s"'),
+    ("settings:\n  per_host_delay: .inf  # <-\n", "settings.per_host_delay", "zero or more"),
+    ("settings:\n  per_host_delay: soon  # <-\n", "settings.per_host_delay", 'like "30m"'),
+    ("settings:\n  per_host_delay:  # <-\n", "settings.per_host_delay", "got an empty value"),
+    (
+        "settings:\n  per_host_dealy: 1s  # <-\n",
+        "settings.per_host_dealy",
+        'did you mean "per_host_delay"',
+    ),
     ("settings:\n  timeout: {s: 5}  # <-\n", "settings.timeout", "got a mapping"),
     ("settings:\n  max_bytes: lots  # <-\n", "settings.max_bytes", 'like "20MB"'),
     ("settings:\n  max_bytes: 0  # <-\n", "settings.max_bytes", "one byte or more"),
@@ -678,3 +701,26 @@ def test_parse_size_refuses(value: str | int) -> None:
 def test_cron_schedules_accepted(schedule: str) -> None:
     config = parse_config(f"digests:\n  - name: d\n    schedule: '{schedule}'\n")
     assert config.digests[0].schedule == schedule
+
+
+def test_rewrite_feed_url_changes_only_that_url(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    original = (
+        "# my feeds\n"
+        "settings:\n"
+        "  interval: 30m  # default\n"
+        "feeds:\n"
+        "  - url: https://old.example/feed.xml  # moved?\n"
+        "    name: Old\n"
+        '  - url: "https://other.example/rss"\n'
+    )
+    path.write_text(original)
+    rewrite_feed_url(path, "https://old.example/feed.xml", "https://new.example/feed")
+    assert path.read_text() == original.replace(
+        "https://old.example/feed.xml", "https://new.example/feed"
+    )
+    rewrite_feed_url(path, "https://other.example/rss", "https://other.example/rss?a=1&b=#x")
+    assert '  - url: "https://other.example/rss?a=1&b=#x"\n' in path.read_text()
+    assert load_config(path).feeds[1].url == "https://other.example/rss?a=1&b=#x"
+    with pytest.raises(ConfigError, match="no feed with url"):
+        rewrite_feed_url(path, "https://absent.example/", "https://x.example/")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import socket
 import threading
 import time
@@ -37,11 +38,13 @@ from tests.server import Request, Route, TestServer
 
 
 def fetch(server: TestServer, path: str, **options: Any) -> FetchResult:
-    """Fetch one path of the test server (allowed by the address policy) with a fresh Fetcher."""
+    """Fetch one path of the test server (allowed by the address policy) with a fresh Fetcher,
+    without a per-host delay unless one is given."""
     validators = {k: options.pop(k) for k in ("etag", "last_modified", "accept") if k in options}
 
     async def go() -> FetchResult:
         options.setdefault("allowed_private_hosts", [server.host])
+        options.setdefault("per_host_delay", 0)
         async with Fetcher(**options) as fetcher:
             return await fetcher.fetch(server.url(path), **validators)
 
@@ -83,7 +86,7 @@ def test_cookies_are_not_kept_between_requests(server: TestServer) -> None:
     server.add("/next", body="ok")
 
     async def go() -> None:
-        async with Fetcher(allowed_private_hosts=[server.host]) as fetcher:
+        async with Fetcher(allowed_private_hosts=[server.host], per_host_delay=0) as fetcher:
             await fetcher.fetch(server.url("/set"))
             await fetcher.fetch(server.url("/next"))
 
@@ -294,16 +297,21 @@ def test_declared_length_over_the_cap_is_refused_and_the_cap_itself_fits(
     assert len(fetch(server, "/exact", max_bytes=1000).body) == 1000
 
 
-def test_from_settings_applies_limits_and_policy(server: TestServer) -> None:
-    server.add("/feed", body=b"x" * 100)
-    settings = Settings(max_bytes=50, allowed_private_hosts=(server.host,))
+def test_from_settings_applies_limits_delay_and_policy(server: TestServer) -> None:
+    arrivals = Arrivals()
+    small = server.add("/small", arrivals.answer(Route(body="ok")))
+    big = server.add("/big", body=b"x" * 100)
+    settings = Settings(max_bytes=50, per_host_delay=0.2, allowed_private_hosts=(server.host,))
 
     async def go() -> None:
         async with Fetcher.from_settings(settings) as fetcher:
-            await fetcher.fetch(server.url("/feed"))
+            await fetcher.fetch(small)
+            await fetcher.fetch(small)
+            await fetcher.fetch(big)
 
     with pytest.raises(ResponseTooLarge):
         asyncio.run(go())
+    assert min(arrivals.gaps("/small")) >= 0.2 - LATENCY
 
 
 # --- Concurrency -------------------------------------------------------------------------------
@@ -328,6 +336,9 @@ class Gauge:
 
 
 def fetch_all(urls: list[str], **options: Any) -> Fetcher:
+    """Fetch ``urls`` at once with one Fetcher (no per-host delay unless one is given)."""
+    options.setdefault("per_host_delay", 0)
+
     async def go() -> Fetcher:
         async with Fetcher(**options) as fetcher:
             results = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
@@ -353,6 +364,118 @@ def test_global_limit_spans_hosts_and_host_slots_are_forgotten(server: TestServe
     fetcher = fetch_all(urls, concurrency=1, allowed_private_hosts=[server.host, "localhost"])
     assert gauge.peak == 1
     assert len(fetcher._hosts) == 0  # no entry left behind for hosts nobody is fetching
+
+
+# --- Politeness --------------------------------------------------------------------------------
+
+LATENCY = 0.03
+"""How much later than the client sent it a request may reach the server (the tests measure
+spacing where requests arrive)."""
+
+
+class Arrivals:
+    """When the server received each request, by path, on the event loop's clock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._times: list[tuple[str, float]] = []
+
+    def answer(self, route: Route) -> Route:
+        """A route that records each request, then answers with ``route``."""
+
+        def handler(request: Request) -> Route:
+            with self._lock:
+                self._times.append((request.path, time.monotonic()))
+            return route
+
+        return Route(handler=handler)
+
+    def times(self, path: str) -> list[float]:
+        with self._lock:
+            return [when for seen, when in self._times if seen == path]
+
+    def gaps(self, path: str) -> list[float]:
+        times = self.times(path)
+        return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def test_requests_to_one_host_start_at_least_the_delay_apart(server: TestServer) -> None:
+    arrivals = Arrivals()
+    url = server.add("/page", arrivals.answer(Route(body="done")))
+    fetch_all([url] * 4, per_host=2, per_host_delay=0.2, allowed_private_hosts=[server.host])
+    gaps = arrivals.gaps("/page")
+    assert len(gaps) == 3
+    assert min(gaps) >= 0.2 - LATENCY
+
+
+def test_zero_delay_means_no_spacing(server: TestServer) -> None:
+    arrivals = Arrivals()
+    url = server.add("/page", arrivals.answer(Route(body="done")))
+    fetch_all([url] * 4, per_host=4, per_host_delay=0, allowed_private_hosts=[server.host])
+    assert sum(arrivals.gaps("/page")) < 0.1
+
+
+def test_other_hosts_do_not_wait_for_a_host_s_delay(server: TestServer) -> None:
+    """With one global slot, the request waiting for its host's delay holds none of it."""
+    arrivals = Arrivals()
+
+    async def go(first: str, second: str, allowed: list[str]) -> None:
+        async with Fetcher(concurrency=1, per_host_delay=0.3, allowed_private_hosts=allowed) as f:
+            await f.fetch(first)
+            waiting = asyncio.create_task(f.fetch(first))
+            await asyncio.sleep(0.05)  # the second request to the first host waits for its turn
+            await f.fetch(second)
+            await waiting
+
+    with TestServer() as other:
+        first = server.add("/first", arrivals.answer(Route(body="ok")))
+        second = other.add("/second", arrivals.answer(Route(body="ok")))
+        asyncio.run(go(first, second, [server.host, other.host]))
+    first_start, first_again = arrivals.times("/first")
+    (second_start,) = arrivals.times("/second")
+    assert second_start - first_start < 0.2
+    assert first_again - first_start >= 0.3 - LATENCY
+
+
+def test_each_redirect_hop_waits_its_turn_outside_the_deadline(server: TestServer) -> None:
+    arrivals = Arrivals()
+    for hop in range(3):
+        server.add(
+            f"/hop{hop}", arrivals.answer(Route(status=302, headers={"location": f"/hop{hop + 1}"}))
+        )
+    server.add("/hop3", arrivals.answer(Route(body="end")))
+    started = time.monotonic()
+    result = fetch(server, "/hop0", per_host_delay=0.2, timeout=0.3)
+    assert time.monotonic() - started >= 0.6 - LATENCY  # longer than the timeout: waits are free
+    assert result.body == b"end"
+    assert result.elapsed < 0.2
+    times = [arrivals.times(f"/hop{hop}")[0] for hop in range(4)]
+    assert min(later - earlier for earlier, later in itertools.pairwise(times)) >= 0.2 - LATENCY
+
+
+def test_a_host_is_remembered_only_until_its_delay_has_passed(server: TestServer) -> None:
+    url = server.add("/page", body="ok")
+
+    async def go() -> None:
+        async with Fetcher(per_host_delay=0.2, allowed_private_hosts=[server.host]) as fetcher:
+            await fetcher.fetch(url)
+            waiting = asyncio.create_task(fetcher.fetch(url))
+            await asyncio.sleep(0.05)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            assert len(fetcher._hosts) == 1  # the next request to it must still wait
+            await asyncio.sleep(0.2)
+            assert len(fetcher._hosts) == 0
+
+    asyncio.run(go())
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("delay", [-0.1, math.nan, math.inf])
+def test_bad_delays_are_refused(delay: float) -> None:
+    with pytest.raises(ValueError, match="per_host_delay"):
+        Fetcher(per_host_delay=delay)
 
 
 # --- Address policy on 127.0.0.1 ---------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from aggregator.config import FeedConfig
 from aggregator.errors import SearchError, StoreError
-from aggregator.models import ArticleRecord, FeedPoll
+from aggregator.models import ArticleRecord, FeedFailure, FeedPoll
 from aggregator.store import SCHEMA_VERSION, Store
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -159,7 +159,15 @@ def test_record_failure_keeps_validators(store: Store) -> None:
     a, _ = feed_ids(store)
     store.save_poll(poll(a, record("1")))
     store.record_failure(
-        a, polled_at=NOW, error="HTTP 500", status=500, next_poll_at=NOW + timedelta(hours=1)
+        FeedFailure(
+            feed_id=a,
+            polled_at=NOW,
+            error="HTTP 500",
+            status=500,
+            next_poll_at=NOW + timedelta(hours=1),
+            next_poll_reason="backoff",
+            error_score=0.5,
+        )
     )
     feed = store.feeds()[0]
     assert (feed.etag, feed.error_count, feed.last_error, feed.articles) == (

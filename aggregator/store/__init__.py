@@ -8,29 +8,80 @@ transaction: the feed's state is committed only together with the articles it pr
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlite_utils
 
 from aggregator.config import FeedConfig
 from aggregator.errors import SearchError, StoreError
-from aggregator.models import HIGHLIGHT, FeedPoll, FeedState, SaveCounts, SearchHit
+from aggregator.models import (
+    HIGHLIGHT,
+    FeedFailure,
+    FeedPoll,
+    FeedState,
+    SaveCounts,
+    SearchHit,
+)
 from aggregator.store._articles import save_article
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
 
-__all__ = ["SCHEMA_VERSION", "Store", "from_db_time", "to_db_time"]
+__all__ = ["SCHEMA_VERSION", "ArchiveLock", "Store", "from_db_time", "to_db_time"]
 
 log = logging.getLogger(__name__)
 
 #: bm25 weights of the FTS columns: title, summary, content, author.
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 2.0)
+
+
+class ArchiveLock:
+    """One writer process per archive: an exclusive lock on ``<archive>.lock``.
+
+    The kernel drops the lock when the process ends, even by ``kill -9``, so a crash never
+    leaves a stale lock behind.
+    """
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.path = Path(f"{db_path}.lock")
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> ArchiveLock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = self.path.open("a+")
+        except OSError as exc:
+            raise StoreError(f"cannot create the lock file {self.path}: {exc}") from exc
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreError(
+                f"the archive {str(self.path)[:-5]} is in use by {holder}: "
+                "only one `aggregator run` or `aggregator poll` at a time"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"aggregator pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
 
 
 class Store:
@@ -103,50 +154,183 @@ class Store:
     # --- feeds --------------------------------------------------------------------------
 
     def sync_feeds(self, feeds: Sequence[FeedConfig], *, now: datetime) -> None:
-        """Add the configured feeds that are new and refresh the names and tags of the others."""
+        """Make the archive's feed list match feeds.yaml.
+
+        New feeds are added (due at once), listed ones get their name and tags refreshed, and
+        feeds no longer listed become inactive: they are not polled, their articles stay.
+        """
         with self._errors("updating the feed list"), self._transaction() as conn:
+            conn.execute("UPDATE feeds SET active = 0 WHERE active = 1")
             conn.executemany(
                 """
-                INSERT INTO feeds (url, name, tags, added_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (url) DO UPDATE SET name = excluded.name, tags = excluded.tags
+                INSERT INTO feeds (url, name, tags, added_at, active) VALUES (?, ?, ?, ?, 1)
+                ON CONFLICT (url) DO UPDATE SET name = excluded.name, tags = excluded.tags,
+                    active = 1
                 """,
                 [(f.url, f.name, json.dumps(list(f.tags)), to_db_time(now)) for f in feeds],
             )
 
-    def feeds(self, urls: Iterable[str] | None = None) -> list[FeedState]:
+    def feeds(
+        self, urls: Iterable[str] | None = None, *, active_only: bool = False
+    ) -> list[FeedState]:
         """Feed rows (all, or those with the given URLs), with their article counts."""
-        sql = """
-            SELECT feeds.*, (SELECT count(*) FROM sightings WHERE feed_id = feeds.id) AS n
-            FROM feeds
-        """
+        where: list[str] = []
         args: list[str] = []
         if urls is not None:
             args = list(urls)
-            sql += f" WHERE url IN ({', '.join('?' * len(args))})"
+            where.append(f"url IN ({', '.join('?' * len(args))})")
+        if active_only:
+            where.append("active = 1")
+        return self._feed_rows(" WHERE " + " AND ".join(where) if where else "", args)
+
+    def due_feeds(
+        self, now: datetime, *, limit: int, exclude: Iterable[int] = ()
+    ) -> list[FeedState]:
+        """Active feeds whose time has come (never polled first, then the most overdue),
+        except retired ones, those under a server's Retry-After, and ``exclude``."""
+        skip = list(exclude)
+        marks = ", ".join("?" * len(skip))
+        stamp = to_db_time(now)
+        return self._feed_rows(
+            f"""
+            WHERE active = 1 AND disabled_reason IS NULL
+                AND (next_poll_at IS NULL OR next_poll_at <= ?)
+                AND (not_before IS NULL OR not_before <= ?)
+                {f"AND id NOT IN ({marks})" if skip else ""}
+            ORDER BY next_poll_at IS NOT NULL, next_poll_at LIMIT ?
+            """,
+            [stamp, stamp, *skip, limit],
+        )
+
+    def _feed_rows(self, clause: str, args: Sequence[Any]) -> list[FeedState]:
+        sql = (
+            "SELECT feeds.*, (SELECT count(*) FROM sightings WHERE feed_id = feeds.id) AS n "
+            "FROM feeds " + clause
+        )
+        if "ORDER BY" not in clause:
+            sql += " ORDER BY id"
         with self._errors("reading feeds"):
-            rows = self.db.conn.execute(sql + " ORDER BY id", args)
+            rows = self.db.conn.execute(sql, args)
             columns = [c[0] for c in rows.description]
             return [_feed_state(dict(zip(columns, row, strict=True))) for row in rows]
 
-    def record_failure(
-        self,
-        feed_id: int,
-        *,
-        polled_at: datetime,
-        error: str,
-        status: int | None,
-        next_poll_at: datetime,
-    ) -> None:
+    def record_failure(self, failure: FeedFailure) -> None:
         """Note a failed poll; validators, title and articles stay as they were."""
         with self._errors("recording a failed poll"), self._transaction() as conn:
             conn.execute(
                 """
                 UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?,
-                    error_count = error_count + 1, next_poll_at = ?
+                    error_count = error_count + 1, error_score = ?, next_poll_at = ?,
+                    next_poll_reason = ?, not_before = ?,
+                    disabled_reason = coalesce(?, disabled_reason),
+                    retired_at = CASE WHEN ? IS NULL THEN retired_at ELSE ? END
                 WHERE id = ?
                 """,
-                (to_db_time(polled_at), status, error, to_db_time(next_poll_at), feed_id),
+                (
+                    to_db_time(failure.polled_at),
+                    failure.status,
+                    failure.error,
+                    failure.error_score,
+                    to_db_time(failure.next_poll_at),
+                    failure.next_poll_reason,
+                    to_db_time(failure.not_before),
+                    failure.retire,
+                    failure.retire,
+                    to_db_time(failure.polled_at),
+                    failure.feed_id,
+                ),
             )
+
+    def revive(self, feed_id: int) -> None:
+        """Poll a retired feed again, at once, with its error history cleared."""
+        with self._errors("reviving a feed"), self._transaction() as conn:
+            conn.execute(
+                """
+                UPDATE feeds SET disabled_reason = NULL, retired_at = NULL, error_count = 0,
+                    error_score = 0, next_poll_at = NULL, next_poll_reason = 'revived',
+                    not_before = NULL
+                WHERE id = ?
+                """,
+                (feed_id,),
+            )
+
+    def adopt_moved_url(self, feed_id: int) -> str:
+        """Make a moved feed's new URL its identity (after feeds.yaml was rewritten)."""
+        with self._errors("renaming a moved feed"), self._transaction() as conn:
+            row = conn.execute("SELECT fetch_url FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+            if row is None or row[0] is None:
+                raise StoreError(f"feed {feed_id} has not moved")
+            conn.execute(
+                "UPDATE feeds SET url = fetch_url, fetch_url = NULL WHERE id = ?", (feed_id,)
+            )
+            return str(row[0])
+
+    def entry_times(self, feed_id: int, *, limit: int = 200) -> list[datetime]:
+        """When this feed's recent entries appeared (published date, else first seen)."""
+        with self._errors("reading entry times"):
+            rows = self.db.conn.execute(
+                """
+                SELECT coalesce(a.published, s.first_seen) AS t FROM sightings s
+                JOIN articles a ON a.id = s.article_id
+                WHERE s.feed_id = ? ORDER BY s.id DESC LIMIT ?
+                """,
+                (feed_id, limit),
+            )
+            return [t for (value,) in rows if (t := from_db_time(value)) is not None]
+
+    def maintain(self) -> None:
+        """Housekeeping for a long-running archive: merge FTS segments, refresh planner
+        statistics, and fold the WAL back into the database."""
+        with self._errors("maintenance"):
+            with self._transaction() as conn:
+                conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', 500)")
+            self.db.conn.execute("PRAGMA optimize")
+            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def integrity_problems(self) -> list[str]:
+        """What ``PRAGMA integrity_check`` and the FTS index's own check find (empty: none)."""
+        with self._errors("integrity check"):
+            found = [row[0] for row in self.db.conn.execute("PRAGMA integrity_check")]
+            problems = [p for p in found if p != "ok"]
+            try:
+                self.db.conn.execute(
+                    "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)"
+                )
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"articles_fts: {exc}")
+            return problems
+
+    # --- the daemon's heartbeat -------------------------------------------------------------
+
+    def daemon_started(self, *, pid: int, host: str, now: datetime) -> None:
+        with self._errors("recording the daemon's start"), self._transaction() as conn:
+            conn.execute(
+                """
+                INSERT INTO daemon (id, pid, host, started_at, last_tick_at, stopped_at)
+                VALUES (1, ?, ?, ?, NULL, NULL)
+                ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host,
+                    started_at = excluded.started_at, last_tick_at = NULL, stopped_at = NULL
+                """,
+                (pid, host, to_db_time(now)),
+            )
+
+    def daemon_tick(self, now: datetime) -> None:
+        with self._errors("recording the daemon's heartbeat"), self._transaction() as conn:
+            conn.execute("UPDATE daemon SET last_tick_at = ? WHERE id = 1", (to_db_time(now),))
+
+    def daemon_stopped(self, now: datetime) -> None:
+        with self._errors("recording the daemon's stop"), self._transaction() as conn:
+            conn.execute("UPDATE daemon SET stopped_at = ? WHERE id = 1", (to_db_time(now),))
+
+    def daemon_state(self) -> dict[str, Any] | None:
+        """pid, host, started_at, last_tick_at, stopped_at of the last daemon (None: never ran)."""
+        rows = self.query("SELECT pid, host, started_at, last_tick_at, stopped_at FROM daemon")
+        if not rows:
+            return None
+        state = rows[0]
+        for key in ("started_at", "last_tick_at", "stopped_at"):
+            state[key] = from_db_time(state[key])
+        return state
 
     # --- what the pipeline asks before fetching pages -----------------------------------
 
@@ -187,7 +371,12 @@ class Store:
                 """
                 UPDATE feeds SET title = coalesce(?, title), site_url = coalesce(?, site_url),
                     etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,
-                    last_status = ?, last_error = ?, error_count = 0, next_poll_at = ?
+                    last_status = ?, last_error = ?, error_count = 0, error_score = 0,
+                    next_poll_at = ?, next_poll_reason = ?, interval = ?, not_before = NULL,
+                    hint_interval = CASE WHEN ? THEN ? ELSE hint_interval END,
+                    body_sha256 = coalesce(?, body_sha256),
+                    moved_at = CASE WHEN ? IS NULL OR ? IS fetch_url THEN moved_at ELSE ? END,
+                    fetch_url = coalesce(?, fetch_url)
                 WHERE id = ?
                 """,
                 (
@@ -200,6 +389,15 @@ class Store:
                     poll.status,
                     f"warning: {poll.warning}" if poll.warning else None,
                     to_db_time(poll.next_poll_at),
+                    poll.next_poll_reason,
+                    poll.interval,
+                    poll.parsed,
+                    poll.hint_interval,
+                    poll.body_sha256,
+                    poll.moved_to,
+                    poll.moved_to,
+                    polled,
+                    poll.moved_to,
                     poll.feed_id,
                 ),
             )
@@ -316,4 +514,15 @@ def _feed_state(row: dict[str, Any]) -> FeedState:
         error_count=row["error_count"],
         disabled_reason=row["disabled_reason"],
         articles=row["n"],
+        fetch_url=row["fetch_url"],
+        moved_at=from_db_time(row["moved_at"]),
+        active=bool(row["active"]),
+        interval=row["interval"],
+        hint_interval=row["hint_interval"],
+        next_poll_reason=row["next_poll_reason"],
+        not_before=from_db_time(row["not_before"]),
+        error_score=row["error_score"],
+        body_sha256=row["body_sha256"],
+        retired_at=from_db_time(row["retired_at"]),
+        last_success_at=from_db_time(row["last_success_at"]),
     )

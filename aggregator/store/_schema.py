@@ -133,8 +133,37 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """The daemon's state: where a feed moved, why it is polled when, Retry-After, a score of
+    recent errors, the hash of the last body, whether feeds.yaml still lists it; a heartbeat."""
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
+        ALTER TABLE feeds ADD COLUMN moved_at TEXT;
+        ALTER TABLE feeds ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE feeds ADD COLUMN interval REAL;
+        ALTER TABLE feeds ADD COLUMN hint_interval REAL;
+        ALTER TABLE feeds ADD COLUMN next_poll_reason TEXT;
+        ALTER TABLE feeds ADD COLUMN not_before TEXT;
+        ALTER TABLE feeds ADD COLUMN error_score REAL NOT NULL DEFAULT 0;
+        ALTER TABLE feeds ADD COLUMN body_sha256 TEXT;
+        ALTER TABLE feeds ADD COLUMN retired_at TEXT;
+        CREATE INDEX feeds_due ON feeds(active, next_poll_at);
+        CREATE TABLE daemon (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            last_tick_at TEXT,
+            stopped_at TEXT
+        );
+        """,
+    )
+
+
 #: Numbered migrations: ``MIGRATIONS[n - 1]`` upgrades a database from version n-1 to n.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
