@@ -67,6 +67,15 @@ _INVISIBLE_TAGS = frozenset({"script", "style"})
 _UTF8_BOM = b"\xef\xbb\xbf"
 _NON_SPACE = re.compile(rb"\S")
 _ISO_DATE = re.compile(r"\s*(?P<sign>[-+]?)\d+-(?P<month>\d\d)-(?P<day>\d\d)")
+_UPDATE_PERIODS = {
+    "hourly": 60 * 60,
+    "daily": 24 * 60 * 60,
+    "weekly": 7 * 24 * 60 * 60,
+    "monthly": 30 * 24 * 60 * 60,
+    "yearly": 365 * 24 * 60 * 60,
+}
+"""Seconds in each ``sy:updatePeriod`` (a month is taken as 30 days)."""
+_UPDATE_FREQUENCY = re.compile(r"\s*\d{1,9}\s*")
 _JSONFEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/(\d+)(?:\.(\d+))?/?")
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 """feedparser flags these although the XML itself parsed cleanly: not worth a warning."""
@@ -127,6 +136,9 @@ def _parse_xml(body: bytes, url: str, headers: dict[str, str], media_type: str) 
         description=_plain(info, "subtitle", MAX_DESCRIPTION),
         language=_language(dict.get(info, "language")),
         ttl=_ttl(dict.get(info, "ttl")),
+        update_interval=_update_interval(
+            dict.get(info, "sy_updateperiod"), dict.get(info, "sy_updatefrequency")
+        ),
         entries=_unique(_xml_entry(raw, url, feed_author) for raw in raw_entries),
         warning=problem,
     )
@@ -205,6 +217,25 @@ def _ttl(value: object) -> int | None:
     except ValueError:
         return None
     return minutes if 0 < minutes <= 366 * 24 * 60 else None
+
+
+def _update_interval(period: object, frequency: object) -> float | None:
+    """Seconds between updates announced by the RSS syndication module: ``sy:updatePeriod``
+    (default daily) divided by ``sy:updateFrequency`` (default 1).
+
+    None when neither is given, or when either is nonsense: an unknown period, a frequency
+    that is not a positive whole number, or more than one update a second.
+    """
+    period_text, frequency_text = _string(period), _string(frequency)
+    if period_text is None and frequency_text is None:
+        return None
+    seconds = _UPDATE_PERIODS.get((period_text or "daily").strip().lower())
+    times = 1
+    if frequency_text is not None:
+        times = int(frequency_text) if _UPDATE_FREQUENCY.fullmatch(frequency_text) else 0
+    if seconds is None or not 0 < times <= seconds:
+        return None
+    return seconds / times
 
 
 def _not_a_feed(body: bytes, url: str, media_type: str, problem: str | None) -> NotAFeedError:

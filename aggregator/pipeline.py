@@ -337,7 +337,7 @@ class Pipeline:
         if result.not_modified or body_sha256 == feed.body_sha256:
             # Nothing changed (a 304, or the same bytes under validators that lie): no parsing.
             times = await self.store_call(self.store.entry_times, feed.id)
-            decision = self._decide(feed, now, cache_seconds, feed.hint_interval, times)
+            decision = self._decide(feed, now, cache_seconds, times, stored_hint=feed.hint_interval)
             poll = FeedPoll(
                 feed_id=feed.id,
                 polled_at=now,
@@ -392,7 +392,9 @@ class Pipeline:
         hint = _hint_interval(parsed.ttl, parsed.update_interval)
         times = await self.store_call(self.store.entry_times, feed.id)
         times += [e.published or e.updated or now for e, _ in todo if e.id not in known]
-        decision = self._decide(feed, now, cache_seconds, hint, times)
+        decision = self._decide(
+            feed, now, cache_seconds, times, ttl=parsed.ttl, update_interval=parsed.update_interval
+        )
         poll = FeedPoll(
             feed_id=feed.id,
             polled_at=now,
@@ -430,15 +432,19 @@ class Pipeline:
         feed: FeedState,
         now: datetime,
         cache_seconds: float | None,
-        hint: float | None,
         entry_times: Sequence[datetime],
+        *,
+        ttl: int | None = None,
+        update_interval: float | None = None,
+        stored_hint: float | None = None,
     ) -> schedule.Decision:
         return schedule.after_success(
             now=now,
             settings=self.settings,
             configured=self._configured_interval(feed),
-            ttl_minutes=None,
-            update_interval=hint,
+            ttl_minutes=ttl,
+            update_interval=update_interval,
+            stored_hint=stored_hint,
             cache_seconds=cache_seconds,
             entry_times=entry_times,
             rng=self.rng,

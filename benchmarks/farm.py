@@ -6,7 +6,8 @@ article page of about 50-60 KB of realistic markup (navigation, share bar, artic
 thread and form, footer). Some entries are the same story seen again: every 20th entry links to
 another feed's article with tracking parameters added, and every 25th links to a copy of another
 feed's story under a new URL (same text, its own canonical link). Feeds answer conditional
-GETs with 304.
+GETs with 304; with ``--churn`` they gain new entries as time passes. ``/stats`` counts the
+feed answers (200 and 304) and the pages served.
 
 Run it on its own (``python benchmarks/farm.py --feeds 200 --entries 50``): it prints its base
 URL and stops by itself after ``--duration`` seconds or when its parent process dies.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import json
 import os
 import random
 import sys
@@ -98,10 +100,22 @@ def _paragraph(rng: random.Random) -> str:
 class Farm:
     """The farm's content, computed on demand."""
 
-    def __init__(self, feeds: int, entries: int, seed: int = 1) -> None:
+    def __init__(self, feeds: int, entries: int, seed: int = 1, churn: float = 0.0) -> None:
         self.feeds = feeds
         self.entries = entries
         self.seed = seed
+        self.churn = churn
+        self.started = time.monotonic()
+
+    def generation(self, feed: int) -> int:
+        """How many new entries feed ``feed`` has gained since the farm started.
+
+        With ``churn`` seconds, feed i gains an entry every churn x (1 + i % 10) seconds, so
+        some feeds are busy and some quiet; without, feeds never change.
+        """
+        if not self.churn:
+            return 0
+        return int((time.monotonic() - self.started) / (self.churn * (1 + feed % 10)))
 
     def story_of(self, feed: int, item: int) -> tuple[int, int, str]:
         """(feed, item) of the story this entry carries, and how the link is written."""
@@ -128,15 +142,16 @@ class Farm:
         return [_paragraph(rng) for _ in range(rng.randint(8, 14))]
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019
-    def feed_xml(self, base: str, feed: int) -> bytes:
+    def feed_xml(self, base: str, feed: int, generation: int = 0) -> bytes:
+        """The feed's newest ``entries`` items after ``generation`` new ones arrived."""
         items = []
         atom = feed % 5 == 4
-        for item in range(self.entries):
+        for item in range(generation + self.entries - 1, generation - 1, -1):
             story_feed, story_item, _ = self.story_of(feed, item)
             title = escape(self.title(story_feed, story_item))
             link = escape(base + self.article_path(feed, item))
             summary = escape(self.body(story_feed, story_item)[0][:300])
-            stamp = EPOCH - (feed * self.entries + item) * 600
+            stamp = EPOCH + item * 600 - feed * 37
             if atom:
                 when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
                 items.append(
@@ -240,16 +255,22 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if parts[0] == "feed" and len(parts) == 2:
                 feed = int(parts[1].removesuffix(".xml"))
-                body = farm.feed_xml(base, feed)
+                body = farm.feed_xml(base, feed, farm.generation(feed))
                 etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
                 if self.headers.get("if-none-match") == etag:
+                    self.server.count("feed_304")
                     self._send(304, b"", {"etag": etag})
                     return
+                self.server.count("feed_200")
                 self._send(200, body, {"etag": etag, "content-type": "application/xml"})
+            elif parts[0] == "stats":
+                self._send(200, json.dumps(self.server.stats).encode(), {})
             elif parts[0] == "a" and len(parts) == 3:
+                self.server.count("pages")
                 feed, item = int(parts[1]), int(parts[2])
                 self._send(200, farm.page(feed, item, f"{base}/a/{feed}/{item}"))
             elif parts[0] == "copy" and len(parts) == 5:
+                self.server.count("pages")
                 feed, item, story_feed, story_item = map(int, parts[1:])
                 own = f"{base}/copy/{feed}/{item}/{story_feed}/{story_item}"
                 self._send(200, farm.page(story_feed, story_item, own))
@@ -277,6 +298,12 @@ class _FarmServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.farm = farm
         self.requests = 0
+        self.stats: dict[str, int] = {"feed_200": 0, "feed_304": 0, "pages": 0}
+        self._lock = threading.Lock()
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            self.stats[what] += 1
 
 
 def main() -> None:
@@ -286,8 +313,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--duration", type=float, default=3600, help="stop after N seconds")
+    parser.add_argument(
+        "--churn", type=float, default=0.0, help="feed i gains an entry every N x (1 + i %% 10) s"
+    )
     args = parser.parse_args()
-    server = _FarmServer(Farm(args.feeds, args.entries, args.seed), args.port)
+    server = _FarmServer(Farm(args.feeds, args.entries, args.seed, args.churn), args.port)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     for feed in range(args.feeds):  # build the feeds before anyone times them
         server.farm.feed_xml(base, feed)
@@ -302,7 +332,7 @@ def main() -> None:
 
     threading.Thread(target=watchdog, daemon=True).start()
     server.serve_forever()
-    print(f"served {server.requests} requests", file=sys.stderr)
+    print(json.dumps({"requests": server.requests, **server.stats}), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -247,6 +247,60 @@ def test_ttl(ttl: str, expected: int | None) -> None:
     assert parse(rss("", channel=f"<title>T</title><ttl>{ttl}</ttl>"), URL).ttl == expected
 
 
+SYNDICATION = "http://purl.org/rss/1.0/modules/syndication/"
+
+
+@pytest.mark.parametrize(
+    ("period", "frequency", "expected"),
+    [
+        ("hourly", "2", 1800.0),
+        ("daily", None, 86400.0),
+        (None, "4", 21600.0),
+        (" Weekly ", "1", 7 * 86400.0),
+        ("monthly", None, 30 * 86400.0),
+        ("yearly", "12", 365 * 86400.0 / 12),
+        ("hourly", "3600", 1.0),
+        (None, None, None),
+        ("", "", None),
+        ("fortnightly", "1", None),
+        ("hourly", "0", None),
+        ("hourly", "-2", None),
+        ("hourly", "1.5", None),
+        ("hourly", "often", None),
+        ("hourly", "3601", None),
+        ("daily", "99999999999999999999", None),
+    ],
+)
+def test_update_interval_from_the_syndication_module(
+    period: str | None, frequency: str | None, expected: float | None
+) -> None:
+    elements = "".join(
+        f"<sy:{name}>{value}</sy:{name}>"
+        for name, value in (("updatePeriod", period), ("updateFrequency", frequency))
+        if value is not None
+    )
+    body = (
+        f'<rss version="2.0" xmlns:sy="{SYNDICATION}"><channel><title>T</title>{elements}'
+        "</channel></rss>"
+    ).encode()
+    feed = parse(body, URL)
+    assert feed.warning is None
+    assert feed.update_interval == expected
+
+
+def test_update_interval_is_found_by_namespace_not_prefix() -> None:
+    body = (
+        f'<rss version="2.0" xmlns:syn="{SYNDICATION}"><channel><title>T</title>'
+        "<syn:updatePeriod>hourly</syn:updatePeriod></channel></rss>"
+    ).encode()
+    assert parse(body, URL).update_interval == 3600.0
+
+
+def test_update_interval_of_a_feed_without_the_module_is_none() -> None:
+    assert parse(rss("<item><title>x</title></item>"), URL).update_interval is None
+    assert parse(json_feed(items=[]), URL).update_interval is None
+
+
 # --- JSON Feed -------------------------------------------------------------------------------
 
 
