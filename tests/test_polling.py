@@ -216,9 +216,7 @@ def test_validators_are_refreshed_from_every_response_and_lying_ones_caught(
     assert the_feed(store).etag == '"v1"'
 
 
-def test_a_configured_interval_wins_and_hints_are_floors(
-    store: Store, server: TestServer
-) -> None:
+def test_a_configured_interval_wins_and_hints_are_floors(store: Store, server: TestServer) -> None:
     body = feed_body().replace("<channel>", "<channel><ttl>120</ttl>")
     server.add("/f.xml", body=body, content_type="application/rss+xml")
     feed_interval = "  - url: {url}\n    interval: 15m\n"
