@@ -1,7 +1,8 @@
 """Daemon soak: `aggregator run` for N minutes against a local farm of feeds at short intervals.
 
 Starts ``benchmarks/farm.py --churn`` on 127.0.0.1 (feeds gain entries as time passes; it stops by
-itself), writes a feeds.yaml for it with short intervals, runs the real daemon as a subprocess,
+itself), writes a feeds.yaml for it with short intervals (every other feed has
+``interval`` set, the others adapt to their own rhythm), runs the real daemon as a subprocess,
 and samples the whole process tree (pool workers included) every second from /proc. At the end it
 stops the daemon with SIGTERM and prints: polls made (from the farm's own count of feed answers),
 the share answered 304, new articles, CPU use, and memory at start, at the end and at peak.
@@ -41,7 +42,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--interval", default="30s", help="settings.interval and min_interval")
-    parser.add_argument("--churn", type=float, default=60.0, help="see farm.py --churn")
+    parser.add_argument("--churn", type=float, default=30.0, help="see farm.py --churn")
     args = parser.parse_args()
     seconds = args.minutes * 60
 
@@ -63,7 +64,12 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            feeds = "\n".join(f"  - url: {base}/feed/{i}.xml" for i in range(args.feeds))
+            # Every other feed has its interval in feeds.yaml; the rest follow their own rhythm.
+            feeds = "\n".join(
+                f"  - url: {base}/feed/{i}.xml"
+                + (f"\n    interval: {args.interval}" if i % 2 == 0 else "")
+                for i in range(args.feeds)
+            )
             (work / "feeds.yaml").write_text(
                 f"settings:\n  allowed_private_hosts: ['{host}']\n  per_host: 16\n"
                 f"  per_host_delay: 0s\n  interval: {args.interval}\n"

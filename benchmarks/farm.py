@@ -76,7 +76,6 @@ SYLLABLES = [
     "ja",
     "ki",
 ]
-EPOCH = 1_764_000_000  # a fixed publication base (Nov 2025), so feeds never change
 
 
 def _rng(*key: object) -> random.Random:
@@ -106,6 +105,7 @@ class Farm:
         self.seed = seed
         self.churn = churn
         self.started = time.monotonic()
+        self.started_wall = int(time.time())
 
     def generation(self, feed: int) -> int:
         """How many new entries feed ``feed`` has gained since the farm started.
@@ -115,7 +115,11 @@ class Farm:
         """
         if not self.churn:
             return 0
-        return int((time.monotonic() - self.started) / (self.churn * (1 + feed % 10)))
+        return int((time.monotonic() - self.started) / self.period(feed))
+
+    def period(self, feed: int) -> float:
+        """Seconds between two new entries of ``feed``."""
+        return self.churn * (1 + feed % 10) if self.churn else 600.0
 
     def story_of(self, feed: int, item: int) -> tuple[int, int, str]:
         """(feed, item) of the story this entry carries, and how the link is written."""
@@ -151,7 +155,8 @@ class Farm:
             title = escape(self.title(story_feed, story_item))
             link = escape(base + self.article_path(feed, item))
             summary = escape(self.body(story_feed, story_item)[0][:300])
-            stamp = EPOCH + item * 600 - feed * 37
+            # Entries are dated by when they "arrived": the feed's rhythm is real.
+            stamp = self.started_wall + (item - self.entries) * self.period(feed)
             if atom:
                 when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
                 items.append(
