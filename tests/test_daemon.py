@@ -236,3 +236,78 @@ def test_kill_9_mid_poll_loses_and_duplicates_nothing(
         )
         assert dupes == []
         assert store.counts()["sightings"] == count + 2
+
+
+def test_moves_retry_after_and_gone_as_the_daemon_meets_them(
+    tmp_path: Path, server: TestServer, daemons: Callable[[], Daemon]
+) -> None:
+    new = feed_route(server, "/new.xml", 1)
+    server.add("/moved.xml", status=308, headers={"location": new})
+    server.add("/busy.xml", status=503, headers={"retry-after": "3600"})
+    server.add("/gone.xml", status=410)
+    ok = feed_route(server, "/ok.xml", 1)
+    config = write_config(
+        tmp_path,
+        server,
+        server.url("/moved.xml"),
+        server.url("/busy.xml"),
+        server.url("/gone.xml"),
+        ok,
+    )
+    daemon = daemons()
+    wait_for(lambda: len(requests_to(server, "/ok.xml")) >= 4, what="several polls")
+    wait_for(lambda: len(requests_to(server, "/new.xml")) >= 3, what="polls of the new URL")
+    # A second writer is refused while the daemon runs.
+    refused = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(config), "poll", "--all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert daemon.stop()[0] == 0
+    assert refused.returncode == 1
+    assert "in use" in refused.stderr
+
+    assert len(requests_to(server, "/moved.xml")) == 1  # never asked again
+    assert len(requests_to(server, "/busy.xml")) == 1  # Retry-After: an hour
+    assert len(requests_to(server, "/gone.xml")) == 1  # retired
+    with Store(tmp_path / "archive" / "archive.db") as store:
+        feeds = {f.url.rsplit("/", 1)[1]: f for f in store.feeds()}
+    assert feeds["moved.xml"].fetch_url == new
+    assert feeds["busy.xml"].not_before is not None
+    assert feeds["gone.xml"].disabled_reason == "410 Gone"
+    assert config.read_text().count("/moved.xml") == 1  # feeds.yaml untouched without the flag
+
+
+def test_update_config_rewrites_a_moved_feed_in_feeds_yaml(
+    tmp_path: Path, server: TestServer
+) -> None:
+    new = feed_route(server, "/new.xml", 1)
+    server.add("/moved.xml", status=301, headers={"location": new})
+    config = write_config(tmp_path, server, server.url("/moved.xml"))
+    done = subprocess.run(
+        [sys.executable, "-m", "aggregator", "poll", "--update-config"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "/moved.xml" not in config.read_text()
+    assert new in config.read_text()
+    with Store(tmp_path / "archive" / "archive.db") as store:
+        (feed,) = store.feeds()
+    assert (feed.url, feed.fetch_url, feed.active) == (new, None, True)
+
+
+def test_ctrl_c_stops_the_daemon_cleanly(
+    tmp_path: Path, server: TestServer, daemons: Callable[[], Daemon]
+) -> None:
+    write_config(tmp_path, server, feed_route(server, "/a.xml", 2))
+    daemon = daemons()
+    wait_for(lambda: articles(tmp_path / "archive" / "archive.db") == 2, what="a poll")
+    code, took = daemon.stop(signal.SIGINT)
+    assert (code, took < 10) == (0, True)
