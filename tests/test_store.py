@@ -186,3 +186,30 @@ def test_the_earliest_published_copy_is_the_original_whatever_the_order(store: S
     store.save_poll(poll(a, original))
     (article,) = store.query("SELECT feed_id, title, url FROM articles")
     assert article == {"feed_id": a, "title": "Title orig", "url": "https://example.com/orig"}
+
+
+def test_migration_2_upgrades_a_version_1_archive_in_place(tmp_path: Path) -> None:
+    from aggregator.store._schema import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO feeds (url, etag, error_count, added_at) "
+        "VALUES ('https://a.example/feed', '\"e\"', 2, '2026-01-01T00:00:00Z')"
+    )
+    conn.execute(
+        "INSERT INTO articles (feed_id, title, content, first_seen, last_seen) "
+        "VALUES (1, 'Kept', 'old text survives', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+    )
+    conn.commit()
+    conn.close()
+
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        (feed,) = s.feeds()
+        assert (feed.etag, feed.error_count, feed.active, feed.fetch_url) == ('"e"', 2, True, None)
+        assert [h.title for h in s.search("survives")] == ["Kept"]
+        assert s.daemon_state() is None
+        assert s.integrity_problems() == []
