@@ -120,6 +120,12 @@ def main() -> None:
             f"CPU: {sum(cpu.values()):.1f} s over {seconds:.0f} s "
             f"({sum(cpu.values()) / seconds:.1%} of one core, process tree)"
         )
+        timeline = ", ".join(
+            f"{t / 60:.0f} min {rss / 1e6:.0f}"
+            for t, rss in samples
+            if int(t) % 60 == 0 or (t, rss) == samples[-1]
+        )
+        print(f"memory by minute (MB): {timeline}")
         peak = max(rss for _, rss in samples)
         print(
             f"memory (process tree RSS): at 60 s {after_cold / 1e6:.1f} MB, "
