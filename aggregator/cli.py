@@ -41,7 +41,6 @@ from aggregator.pipeline import (
     PollResult,
     PollSummary,
     is_due,
-    make_pool,
     may_poll,
     utcnow,
 )
@@ -49,6 +48,7 @@ from aggregator.scheduler import TICK_SECONDS, run_daemon
 from aggregator.search import search as run_search
 from aggregator.search import split_snippet
 from aggregator.store import ArchiveLock, Store
+from aggregator.workers import WorkerPool
 
 log = logging.getLogger("aggregator")
 
@@ -295,7 +295,7 @@ def _run_poll(
     )
 
     async def run(on_result: Callable[[PollResult], None]) -> PollSummary:
-        with make_pool() as pool:
+        with WorkerPool() as pool:
             async with Fetcher.from_settings(config.settings) as fetcher:
                 pipeline = Pipeline(
                     config=config,

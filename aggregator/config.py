@@ -53,6 +53,8 @@ class Settings:
     concurrency: int = 32
     per_host: int = 2
     per_host_delay: float = 0.5
+    max_entries: int = 1000
+    """Entries taken from one feed document per poll (the rest are logged and left out)."""
     """Seconds between the starts of two requests to one host (0: no delay)."""
     timeout: float = 30.0
     max_bytes: int = 20 * 1000 * 1000
@@ -287,6 +289,8 @@ settings:
   timeout: 30s
   # The largest response accepted, after decompression.
   max_bytes: 20MB
+  # The most entries taken from one feed per poll (a feed of 50,000 is cut, and says so).
+  max_entries: 1000
   # Fetch the web page of each entry and extract its full text.
   fetch_articles: true
   # Keep the raw HTML of each page, compressed (for reextract and WARC export).
@@ -341,6 +345,7 @@ _SETTINGS_KEYS: Final = (
     "concurrency",
     "per_host",
     "per_host_delay",
+    "max_entries",
     "timeout",
     "max_bytes",
     "min_interval",
@@ -526,6 +531,7 @@ class _Reader:
             concurrency=self.get(fields, "concurrency", self.count, default.concurrency),
             per_host=self.get(fields, "per_host", self.count, default.per_host),
             per_host_delay=self.get(fields, "per_host_delay", self.pause, default.per_host_delay),
+            max_entries=self.get(fields, "max_entries", self.count, default.max_entries),
             timeout=self.get(fields, "timeout", self.duration, default.timeout),
             max_bytes=self.get(fields, "max_bytes", self.size, default.max_bytes),
             min_interval=self.get(fields, "min_interval", self.duration, default.min_interval),

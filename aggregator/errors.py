@@ -15,6 +15,9 @@ Every error we raise on purpose derives from one root, so callers can catch
     │   └── NotAFeedError       it is something else (an HTML page names the feeds it advertises)
     ├── ExtractError         no article text could be extracted from a page
     ├── StoreError           the SQLite archive failed
+    ├── WorkerError          a task in the process pool failed
+    │   ├── TaskTimeout         it ran past its time limit and its worker was killed
+    │   └── WorkerDied          its worker process died (out of memory, a crash in native code)
     └── SearchError          a search query is malformed
 
 Foreign exceptions are translated where they enter (``raise FetchError(...) from exc``), so
@@ -117,6 +120,18 @@ class ExtractError(AggregatorError):
 
 class StoreError(AggregatorError):
     """The SQLite archive could not be read or written."""
+
+
+class WorkerError(AggregatorError):
+    """A task in the process pool failed."""
+
+
+class TaskTimeout(WorkerError):
+    """A task ran past its time limit; its worker was killed."""
+
+
+class WorkerDied(WorkerError):
+    """A worker process died during a task (out of memory, a crash in native code)."""
 
 
 class SearchError(AggregatorError):

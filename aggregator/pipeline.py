@@ -13,16 +13,13 @@ import asyncio
 import functools
 import hashlib
 import logging
-import multiprocessing
-import os
 import random
 import re
 import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
@@ -35,7 +32,9 @@ from aggregator.errors import (
     ExtractError,
     FetchError,
     HTTPStatusError,
+    ParseError,
     StoreError,
+    WorkerError,
 )
 from aggregator.extract import clean_feed_html, extract
 from aggregator.fetch import Fetcher
@@ -51,6 +50,7 @@ from aggregator.models import (
 )
 from aggregator.parse import parse
 from aggregator.store import Store
+from aggregator.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,9 @@ FEED_ACCEPT = (
     " application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+#: Seconds a feed may take to parse, and an entry's page and content to extract.
+PARSE_TIMEOUT = 30.0
+EXTRACT_TIMEOUT = 20.0
 #: Article pages of one feed fetched and extracted at the same time.
 ARTICLES_PER_FEED = 8
 #: Page URLs remembered as already fetched in this run (so two feeds polled at the same time
@@ -131,13 +134,6 @@ def may_poll(feed: FeedState, now: datetime) -> bool:
     return feed.disabled_reason is None and (feed.not_before is None or feed.not_before <= now)
 
 
-def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """The process pool for parsing and extraction (forkserver: safe beside our threads)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["aggregator.pipeline"])
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
-
-
 def prepare_article(
     entry: Entry,
     entry_hash: str,
@@ -145,17 +141,21 @@ def prepare_article(
     *,
     archive_page: bool,
     feed_language: str | None = None,
+    extract_page: bool = True,
+    clean_feed: bool = True,
 ) -> ArticleRecord:
     """Turn an entry (and its fetched page, if any) into the record the store keeps.
 
     Runs in a pool worker. The page's extracted text wins unless it is shorter than the
-    feed's own content, which is then used instead (cleaned the same way).
+    feed's own content, which is then used instead (cleaned the same way). When a first try ran
+    out of time, the pipeline asks again without extracting the page, then without cleaning
+    the feed's HTML: the entry is kept whatever its content does to our parsers.
     """
-    feed_html = entry.content or entry.summary
+    feed_html = (entry.content or entry.summary) if clean_feed else None
     feed_text = clean_feed_html(feed_html, entry.url) if feed_html else ""
-    summary = clean_feed_html(entry.summary, entry.url) if entry.summary else None
+    summary = clean_feed_html(entry.summary, entry.url) if entry.summary and clean_feed else None
     extracted = None
-    if page is not None and page.body and _is_html(page):
+    if extract_page and page is not None and page.body and _is_html(page):
         try:
             extracted = extract(page.body, page.final_url, encoding=_charset(page))
         except ExtractError as exc:
@@ -227,6 +227,10 @@ def _short_lang(language: str | None) -> str | None:
     return language.split("-")[0].split("_")[0].strip().lower() or None
 
 
+def _join_warnings(*warnings: str | None) -> str | None:
+    return "; ".join(w for w in warnings if w) or None
+
+
 def _due(decision: schedule.Decision) -> datetime:
     assert decision.next_poll_at is not None, "only failures retire a feed"
     return decision.next_poll_at
@@ -260,7 +264,7 @@ class Pipeline:
         config: Config,
         store: Store,
         fetcher: Fetcher,
-        executor: Executor | None = None,
+        executor: WorkerPool | None = None,
         fetch_articles: bool | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
@@ -353,11 +357,26 @@ class Pipeline:
             log.info("event=unchanged feed=%s status=%d", feed.url, result.status)
             return self._ok(feed, poll, started, not_modified=True)
 
-        parsed = await self._cpu(parse, result.body, result.final_url, result.headers)
+        try:
+            parsed = await self._cpu(
+                parse, PARSE_TIMEOUT, result.body, result.final_url, result.headers
+            )
+        except WorkerError as exc:
+            raise ParseError(f"the feed could not be parsed: {exc}") from exc
+        entries = parsed.entries
+        capped = len(entries) > self.settings.max_entries
+        if capped:
+            log.warning(
+                "event=entries_capped feed=%s entries=%d kept=%d",
+                feed.url,
+                len(entries),
+                self.settings.max_entries,
+            )
+            entries = entries[: self.settings.max_entries]
         known = await self.store_call(self.store.entry_hashes, feed.id)
         todo: list[tuple[Entry, str]] = []
         seen: list[str] = []
-        for entry in parsed.entries:
+        for entry in entries:
             fingerprint = dedup.entry_fingerprint(entry)
             if known.get(entry.id) == fingerprint:
                 seen.append(entry.id)
@@ -377,16 +396,7 @@ class Pipeline:
                     key = dedup.canonical_url(entry.url)
                     if entry.id in known or (key not in archived and self._claim(key)):
                         page = await self._fetch_page(entry.url)
-                return await self._cpu(
-                    functools.partial(
-                        prepare_article,
-                        archive_page=self.settings.archive_pages,
-                        feed_language=parsed.language,
-                    ),
-                    entry,
-                    fingerprint,
-                    page,
-                )
+                return await self._article(entry, fingerprint, page, parsed.language)
 
         records = await asyncio.gather(*(article(e, fp) for e, fp in todo))
         hint = _hint_interval(parsed.ttl, parsed.update_interval)
@@ -410,7 +420,12 @@ class Pipeline:
             moved_to=result.permanent_redirect,
             title=parsed.title,
             site_url=parsed.site_url,
-            warning=parsed.warning,
+            warning=_join_warnings(
+                parsed.warning,
+                f"kept the first {len(entries)} of {len(parsed.entries)} entries (max_entries)"
+                if capped
+                else None,
+            ),
             articles=tuple(records),
             seen_entry_ids=tuple(seen),
         )
@@ -419,13 +434,13 @@ class Pipeline:
             "event=polled feed=%s status=%d entries=%d new=%d updated=%d duplicate=%d next=%r",
             feed.url,
             result.status,
-            len(parsed.entries),
+            len(entries),
             counts.new,
             counts.updated,
             counts.duplicate,
             decision.reason,
         )
-        return self._ok(feed, poll, started, counts=counts, warning=parsed.warning)
+        return self._ok(feed, poll, started, counts=counts, warning=poll.warning)
 
     def _decide(
         self,
@@ -453,6 +468,30 @@ class Pipeline:
     def _configured_interval(self, feed: FeedState) -> float | None:
         configured = self.feed_configs.get(feed.url)
         return configured.interval if configured is not None else None
+
+    async def _article(
+        self, entry: Entry, fingerprint: str, page: FetchResult | None, language: str | None
+    ) -> ArticleRecord:
+        """prepare_article in a worker, within EXTRACT_TIMEOUT; a page or feed content that
+        runs out the clock is left out, the entry is kept."""
+        attempts = ((True, True), (False, True), (False, False))  # (extract page, clean feed)
+        for number, (extract_page, clean_feed) in enumerate(attempts, 1):
+            prepare = functools.partial(
+                prepare_article,
+                archive_page=self.settings.archive_pages,
+                feed_language=language,
+                extract_page=extract_page,
+                clean_feed=clean_feed,
+            )
+            try:
+                if number == len(attempts):  # cheap and pure Python: no worker needed
+                    return prepare(entry, fingerprint, page)
+                return await self._cpu(prepare, EXTRACT_TIMEOUT, entry, fingerprint, page)
+            except WorkerError as exc:
+                log.warning(
+                    "event=extract_gave_up url=%s attempt=%d error=%r", entry.url, number, str(exc)
+                )
+        raise AssertionError("unreachable: the last attempt runs inline")
 
     def _claim(self, url_key: str) -> bool:
         """True for the first feed of this run to ask for a page; later askers reuse its text."""
@@ -549,12 +588,10 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db, functools.partial(fn, *args, **kwargs))
 
-    async def _cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run parsing or extraction in the process pool (inline when there is none)."""
+    async def _cpu(
+        self, fn: Callable[P, T], timeout: float, /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run parsing or extraction in the worker pool (inline, without a limit, if none)."""
         if self.executor is None:
             return fn(*args, **kwargs)
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
-        except BrokenProcessPool as exc:
-            raise AggregatorError(f"a worker process died: {exc}") from exc
+        return await self.executor.run(fn, timeout, *args, **kwargs)

@@ -28,8 +28,9 @@ from aggregator.config import Config, load_config, rewrite_feed_url
 from aggregator.errors import AggregatorError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedState
-from aggregator.pipeline import Pipeline, PollResult, make_pool, utcnow
+from aggregator.pipeline import Pipeline, PollResult, utcnow
 from aggregator.store import ArchiveLock, Store
+from aggregator.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class Daemon:
                 len(self.config.feeds),
             )
             try:
-                with make_pool() as pool:
+                with WorkerPool() as pool:
                     async with Fetcher.from_settings(self.config.settings) as fetcher:
                         self._pipeline = Pipeline(
                             config=self.config,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
-from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,22 +13,23 @@ import pytest
 
 from aggregator.config import Config, parse_config
 from aggregator.fetch import Fetcher
-from aggregator.pipeline import Pipeline, PollSummary, make_pool
+from aggregator.pipeline import Pipeline, PollSummary
 from aggregator.store import Store
+from aggregator.workers import WorkerPool
 from tests.server import Route, TestServer
-from tests.site import BOILERPLATE, NewsSite, story
+from tests.site import BOILERPLATE, NewsSite, article_page, rss, story
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[Executor]:
-    with make_pool(2) as executor:
-        yield executor
+def pool() -> Iterator[WorkerPool]:
+    with WorkerPool(2) as workers:
+        yield workers
 
 
 def run_poll(
     config: Config,
     store: Store,
-    executor: Executor | None = None,
+    executor: WorkerPool | None = None,
     urls: list[str] | None = None,
     *,
     sync: bool = True,
@@ -60,7 +61,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.mark.parametrize("mode", ["serial", "pooled"])
 def test_first_poll_archives_clean_deduplicated_articles(
-    site: NewsSite, store: Store, pool: Executor, mode: str
+    site: NewsSite, store: Store, pool: WorkerPool, mode: str
 ) -> None:
     config = parse_config(site.config_text())
     summary = run_poll(config, store, pool if mode == "pooled" else None)
@@ -253,7 +254,7 @@ def test_every_feed_format_goes_through_the_pipeline(store: Store, server: TestS
     feeds = "\n".join(f"  - url: {u}" for u in expected)
     config = parse_config(
         f"settings:\n  allowed_private_hosts: ['{server.host}']\n  fetch_articles: false\n"
-        f"feeds:\n{feeds}\n"
+        f"  per_host_delay: 0s\nfeeds:\n{feeds}\n"
     )
     summary = run_poll(config, store)
     assert summary.feeds_failed == 0, [r.error for r in summary.results if not r.ok]
@@ -278,3 +279,61 @@ def test_an_archive_that_refuses_writes_fails_the_feeds_not_the_poll(
     summary = run_poll(config, store, sync=False)
     assert summary.feeds_failed == 3
     assert all("readonly" in (r.error or "") for r in summary.results)
+
+
+def nested_page(depth: int) -> str:
+    """Markup that keeps an extractor busy: thousands of nested tables."""
+    return (
+        "<html><body><article><h1>Deep</h1>"
+        + "<table><tr><td><div><p>cell text here</p>" * depth
+        + "</div></td></tr></table>" * depth
+        + "</article></body></html>"
+    )
+
+
+def test_an_extraction_past_its_time_limit_falls_back_to_the_feed(
+    store: Store, server: TestServer, pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("aggregator.pipeline.EXTRACT_TIMEOUT", 0.3)
+    server.add("/deep.html", body=nested_page(3000))
+    server.add("/fine.html", body=article_page("Fine", story(9)))
+    feed = rss(
+        "Deep",
+        [
+            {
+                "title": "Deep page",
+                "guid": "deep",
+                "link": server.url("/deep.html"),
+                "description": "The feed's own words about the deep page.",
+            },
+            {"title": "Fine page", "guid": "fine", "link": server.url("/fine.html")},
+        ],
+    )
+    server.add("/deep.xml", body=feed, content_type="application/rss+xml")
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"feeds:\n  - url: {server.url('/deep.xml')}\n"
+    )
+    started = time.monotonic()
+    summary = run_poll(config, store, pool)
+    assert time.monotonic() - started < 30
+    assert summary.new == 2
+    sources = {
+        r["title"]: r["content_source"]
+        for r in store.query("SELECT title, content_source FROM articles")
+    }
+    assert sources == {"Deep page": "feed", "Fine page": "page"}
+
+
+def test_a_feed_with_too_many_entries_is_cut_and_says_so(store: Store, server: TestServer) -> None:
+    items = [{"title": f"Item {n}", "guid": f"g{n}"} for n in range(3000)]
+    server.add("/big.xml", body=rss("Big", items), content_type="application/rss+xml")
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  max_entries: 100\n"
+        f"  fetch_articles: false\nfeeds:\n  - url: {server.url('/big.xml')}\n"
+    )
+    summary = run_poll(config, store)
+    assert summary.new == 100
+    (feed,) = store.feeds()
+    assert "kept the first 100 of 3000 entries (max_entries)" in (feed.last_error or "")
+    assert summary.results[0].warning is not None
