@@ -96,6 +96,8 @@ class PollResult:
     """The feed's new URL, when it moved permanently in this poll."""
     retired: str | None = None
     """Why the feed is retired, when this poll retired it."""
+    store_failed: bool = False
+    """The archive itself could not be read or written (full disk, read-only file...)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -565,11 +567,13 @@ class Pipeline:
             not_before=decision.not_before,
             retire=decision.retire,
         )
+        store_failed = isinstance(exc, StoreError)
         try:
             await self.store_call(self.store.record_failure, failure)
         except StoreError as store_error:  # the archive itself is failing: report, keep going
             log.error("event=record_failed feed=%s error=%r", feed.url, str(store_error))
             error = f"{error} (and recording it failed: {store_error})"
+            store_failed = True
         return PollResult(
             feed_id=feed.id,
             url=feed.url,
@@ -581,6 +585,7 @@ class Pipeline:
             next_poll_at=decision.next_poll_at,
             next_poll_reason=decision.reason,
             retired=decision.retire,
+            store_failed=store_failed,
         )
 
     async def store_call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

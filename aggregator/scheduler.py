@@ -6,7 +6,8 @@ no more than ten), and *maintenance* every few hours. Each feed poll is an async
 already being polled is never started twice, and an exception in a poll or a tick is logged,
 never fatal. feeds.yaml is reloaded on SIGHUP and when the file changes; SIGTERM and SIGINT
 stop the daemon within seconds: no new polls, polls in flight cancelled, the transaction in
-flight committed or rolled back, exit 0.
+flight committed or rolled back, exit 0. When the archive itself fails (a full disk), the
+daemon keeps running, pauses new polls for ``STORE_RETRY_SECONDS``, then tries again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 10.0
 #: Seconds between maintenance runs (FTS merge, planner statistics, WAL checkpoint).
 MAINTENANCE_SECONDS = 6 * 3600.0
+#: Seconds without new polls after the archive failed (a full disk, a read-only file);
+#: at most ten ticks.
+STORE_RETRY_SECONDS = 30.0
 #: How long a stop waits for polls in flight to unwind after cancelling them.
 STOP_GRACE_SECONDS = 5.0
 
@@ -81,6 +85,7 @@ class Daemon:
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._pipeline: Pipeline | None = None
         self._store: Store | None = None
+        self._store_down_until: datetime | None = None
 
     @property
     def _live(self) -> tuple[Pipeline, Store]:
@@ -169,6 +174,11 @@ class Daemon:
             pipeline, store = self._live
             await self._reload_if_changed()
             now = self.clock()
+            if self._store_down_until is not None:
+                if now < self._store_down_until:
+                    return
+                self._store_down_until = None
+                log.info("event=archive_retry")
             free = self.config.settings.concurrency - len(self._inflight)
             if free > 0:
                 due = await pipeline.store_call(
@@ -184,6 +194,10 @@ class Daemon:
         pipeline, _ = self._live
         try:
             result = await pipeline.poll_feed(feed)
+            if result.store_failed and self._store_down_until is None:
+                pause = min(STORE_RETRY_SECONDS, 10 * self.tick_seconds)
+                self._store_down_until = self.clock() + timedelta(seconds=pause)
+                log.error("event=archive_failed error=%r retry_in=%gs", result.error, pause)
             if result.moved_to and self.update_config:
                 await self._adopt_move(result)
         except Exception:

@@ -311,3 +311,51 @@ def test_ctrl_c_stops_the_daemon_cleanly(
     wait_for(lambda: articles(tmp_path / "archive" / "archive.db") == 2, what="a poll")
     code, took = daemon.stop(signal.SIGINT)
     assert (code, took < 10) == (0, True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 3 MB filesystem (tmpfs) for the archive, so the disk can really fill up."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_is_reported_survived_and_retried(
+    tmp_path: Path, server: TestServer, daemons: Callable[[], Daemon], small_disk: Path
+) -> None:
+    url = feed_route(server, "/a.xml", 1)
+    config = write_config(tmp_path, server, url)
+    config.write_text(
+        config.read_text().replace("settings:\n", "settings:\n  database: disk/a.db\n")
+    )
+    db = small_disk / "a.db"
+    daemon = daemons()
+    wait_for(lambda: articles(db) == 1, what="the first poll")
+
+    filler = small_disk / "filler"
+    subprocess.run(
+        ["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True, check=False
+    )
+    feed_route(server, "/a.xml", 3, etag='"v2"')  # two new entries, with pages
+    wait_for(lambda: "event=archive_failed" in daemon.output(), what="the write to fail")
+    assert "full" in daemon.output()
+    time.sleep(1)
+    assert daemon.process.poll() is None  # still running
+
+    filler.unlink()
+    wait_for(lambda: articles(db) == 3, timeout=60, what="the retry after space came back")
+    assert daemon.stop()[0] == 0
+    with Store(db) as store:
+        assert store.integrity_problems() == []
+        assert store.counts()["sightings"] == 3

@@ -337,3 +337,38 @@ def test_a_feed_with_too_many_entries_is_cut_and_says_so(store: Store, server: T
     (feed,) = store.feeds()
     assert "kept the first 100 of 3000 entries (max_entries)" in (feed.last_error or "")
     assert summary.results[0].warning is not None
+
+
+def test_entry_links_to_private_addresses_are_never_fetched(
+    store: Store, server: TestServer
+) -> None:
+    port = server.host.rsplit(":", 1)[1]
+    sneaky = [
+        f"http://localhost:{port}/secret-1",
+        f"http://127.1:{port}/secret-2",
+        f"http://2130706433:{port}/secret-3",
+        f"http://[::1]:{port}/secret-4",
+        f"http://0x7f.1:{port}/secret-5",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+    ]
+    # A page on the allowed host that redirects to a forbidden spelling of the same server.
+    server.add("/hop", status=302, headers={"location": f"http://localhost:{port}/secret-6"})
+    items = [
+        {"title": f"Sneaky {n}", "guid": f"s{n}", "link": link, "description": f"Summary {n}"}
+        for n, link in enumerate([*sneaky, server.url("/hop")])
+    ]
+    server.add("/sneaky.xml", body=rss("Sneaky", items), content_type="application/rss+xml")
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"feeds:\n  - url: {server.url('/sneaky.xml')}\n"
+    )
+    summary = run_poll(config, store)
+    assert summary.new == len(items)
+    assert [r.path for r in server.requests if "secret" in r.path] == []
+    stored = {r["title"]: r["url"] for r in store.query("SELECT title, url FROM articles")}
+    for n in (5, 6, 7):  # non-http(s) links are stored as absent
+        assert stored[f"Sneaky {n}"] is None
+    sources = {r["content_source"] for r in store.query("SELECT content_source FROM articles")}
+    assert sources == {"feed"}
