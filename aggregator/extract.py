@@ -86,6 +86,25 @@ def clean_feed_html(html: str, url: str | None = None) -> str:
         raise ExtractError(f"the feed content could not be processed: {exc}") from exc
 
 
+def plain_text(text: str) -> str:
+    """A one-line field (a title, an author) as plain text: markup removed, spaces collapsed.
+
+    Feeds put escaped HTML in titles; what we store is the words, never the tags.
+    """
+    if "<" not in text and "&" not in text:
+        return " ".join(text.split())
+    try:
+        tree = _parse(f"<html><body><div>{text}</div></body></html>")
+        for element in tree.xpath("//script|//style|//template"):
+            element.drop_tree()
+        words = tree.body.text_content()
+    except ExtractError:
+        words = ""
+    except Exception as exc:
+        raise ExtractError(f"the text could not be processed: {exc}") from exc
+    return " ".join(words.split())
+
+
 # --- decoding and parsing ------------------------------------------------------------------
 
 _BOMS = (

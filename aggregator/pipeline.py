@@ -36,7 +36,7 @@ from aggregator.errors import (
     StoreError,
     WorkerError,
 )
-from aggregator.extract import clean_feed_html, extract
+from aggregator.extract import clean_feed_html, extract, plain_text
 from aggregator.fetch import Fetcher
 from aggregator.models import (
     ArticleRecord,
@@ -188,8 +188,8 @@ def prepare_article(
         url=entry.url,
         url_key=url_key,
         canonical_url=canonical,
-        title=entry.title or (extracted.title if extracted else None),
-        author=entry.author or (extracted.author if extracted else None),
+        title=_plain(entry.title) or (extracted.title if extracted else None),
+        author=_plain(entry.author) or (extracted.author if extracted else None),
         published=entry.published or (extracted.published if extracted else None),
         updated=entry.updated,
         summary=summary or None,
@@ -204,6 +204,10 @@ def prepare_article(
 
 
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+
+
+def _plain(text: str | None) -> str | None:
+    return plain_text(text) or None if text else None
 
 
 def _is_html(page: FetchResult) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aggregator.errors import ExtractError
-from aggregator.extract import clean_feed_html, extract, is_boilerplate_line
+from aggregator.extract import clean_feed_html, extract, is_boilerplate_line, plain_text
 from tests.server import TestServer
 
 PAGES_DIR = Path(__file__).parent / "data" / "pages"
@@ -455,3 +455,18 @@ def test_aeb_score_does_not_fall_below_trafilatura() -> None:
     pages = list(load_pages(AEB_DIR))
     result = Result("aggregator", [compare(p.truth, ours(p)) for p in pages], [])
     assert result.f1 >= AEB_F1_FLOOR
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Plain  title\n", "Plain title"),
+        ("<b>Bold</b> title <script>alert(5)</script>", "Bold title"),
+        ("Fish &amp; chips", "Fish & chips"),
+        ("5 < 6 and 7 > 3", "5 < 6 and 7 > 3"),
+        ("<img src=x onerror=alert(1)>", ""),
+        ("", ""),
+    ],
+)
+def test_plain_text(text: str, expected: str) -> None:
+    assert plain_text(text) == expected

@@ -372,3 +372,54 @@ def test_entry_links_to_private_addresses_are_never_fetched(
         assert stored[f"Sneaky {n}"] is None
     sources = {r["content_source"] for r in store.query("SELECT content_source FROM articles")}
     assert sources == {"feed"}
+
+
+HOSTILE_HTML = (
+    "<p>Real words about the harbour.</p>"
+    "<script>alert('x')</script><img src=x onerror=alert(1)>"
+    "<a href=\"javascript:alert(2)\">click</a><iframe src='https://evil.example/'></iframe>"
+    "<object data='x.swf'></object><form action='javascript:alert(3)'><input></form>"
+    "<meta http-equiv='refresh' content='0;url=https://evil.example/'>"
+    "<base href='https://evil.example/'><div style='width: expression(alert(4))'>styled</div>"
+)
+
+
+def test_hostile_markup_is_stored_as_plain_text(store: Store, server: TestServer) -> None:
+    page = f"<html><head><title>T</title></head><body><article>{HOSTILE_HTML * 3}</article>"
+    server.add("/xss.html", body=page + "</body></html>")
+    items = [
+        {
+            "title": "<b>Bold</b> title <script>alert(5)</script>",
+            "guid": "x1",
+            "link": server.url("/xss.html"),
+            "description": HOSTILE_HTML,
+            "content": HOSTILE_HTML,
+        },
+        {"title": "No page", "guid": "x2", "description": HOSTILE_HTML, "content": HOSTILE_HTML},
+    ]
+    server.add("/xss.xml", body=rss("XSS", items), content_type="application/rss+xml")
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"feeds:\n  - url: {server.url('/xss.xml')}\n"
+    )
+    run_poll(config, store)
+    rows = store.query("SELECT title, summary, content, content_source FROM articles")
+    assert {r["content_source"] for r in rows} == {"page", "feed"}
+    for row in rows:
+        for field in ("title", "summary", "content"):
+            text = row[field] or ""
+            for marker in (
+                "<script",
+                "onerror",
+                "javascript:",
+                "<iframe",
+                "<object",
+                "<form",
+                "<meta",
+                "<base",
+                "expression(",
+                "<b>",
+                "<p>",
+            ):
+                assert marker not in text.lower(), (field, marker, text)
+        assert "Real words about the harbour." in row["content"]
