@@ -5,49 +5,87 @@ minutes; a thread cannot be stopped, a process can. pebble's pool kills a worker
 past its time limit (or that dies: out of memory, a crash in C code) and starts a fresh one, so
 one bad page costs one task, never the pool. Workers are also replaced after ``MAX_TASKS`` tasks,
 so whatever a long-running daemon's libraries leak is given back.
+
+Workers are spawned (a fresh interpreter: nothing of the parent's threads or sockets is
+inherited) and, on Linux, ask the kernel to kill them when their parent dies, so not even a
+``kill -9`` of the daemon leaves a worker behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import logging
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable
 from concurrent.futures import TimeoutError
+from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
 import pebble
 
 from aggregator.errors import TaskTimeout, WorkerDied
 
+log = logging.getLogger(__name__)
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
 #: Tasks a worker runs before it is replaced by a fresh process.
 MAX_TASKS = 1000
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Pool initializer: on Linux, be killed when the process that started us dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class WorkerPool:
-    """``workers`` processes (default: one per core), started with forkserver."""
+    """``workers`` processes (default: one per core)."""
 
     def __init__(self, workers: int | None = None) -> None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["aggregator.pipeline"])
-        self._pool = pebble.ProcessPool(
-            max_workers=workers or os.cpu_count() or 1, max_tasks=MAX_TASKS, context=context
+        self._workers = workers or os.cpu_count() or 1
+        self._pool = self._start()
+
+    def _start(self) -> pebble.ProcessPool:
+        return pebble.ProcessPool(
+            max_workers=self._workers,
+            max_tasks=MAX_TASKS,
+            initializer=_die_with_parent,
+            context=multiprocessing.get_context("spawn"),
         )
 
     async def run(
         self, fn: Callable[P, T], timeout: float, /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``fn(*args, **kwargs)`` in a worker; TaskTimeout after ``timeout`` seconds."""
-        future = self._pool.schedule(fn, args=args, kwargs=kwargs, timeout=timeout)
+        try:
+            future = self._pool.schedule(fn, args=args, kwargs=kwargs, timeout=timeout)
+        except (BrokenProcessPool, RuntimeError) as exc:  # the pool is not running any more
+            raise self._restart(exc) from exc
         try:
             return await asyncio.wrap_future(future)
         except TimeoutError as exc:
             raise TaskTimeout(f"took longer than {timeout:g} s and was stopped") from exc
         except pebble.ProcessExpired as exc:
             raise WorkerDied(f"the worker process died (exit code {exc.exitcode})") from exc
+        except BrokenProcessPool as exc:  # every worker died at once
+            raise self._restart(exc) from exc
+
+    def _restart(self, cause: Exception) -> WorkerDied:
+        """Replace a broken pool with a new one, for the tasks that follow."""
+        log.error("event=pool_restarted error=%r", str(cause))
+        self._pool.stop()  # type: ignore[no-untyped-call]
+        self._pool = self._start()
+        return WorkerDied(f"the worker pool failed and was restarted: {cause}")
 
     def close(self) -> None:
         """Stop the workers (tasks still running are abandoned)."""

@@ -66,7 +66,7 @@ def test_first_poll_archives_clean_deduplicated_articles(
     config = parse_config(site.config_text())
     summary = run_poll(config, store, pool if mode == "pooled" else None)
 
-    assert (summary.feeds_ok, summary.feeds_failed) == (3, 0)
+    assert (summary.feeds_ok, summary.feeds_failed) == (3, 0), [r.error for r in summary.results]
     # Stories 1-5 are five articles; the tracking-URL, cross-feed and copied entries are sightings.
     assert (summary.new, summary.duplicate) == (5, 3)
     articles = store.query("SELECT * FROM articles ORDER BY id")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +47,68 @@ def test_a_worker_that_dies_costs_one_task(pool: WorkerPool) -> None:
 def test_tasks_run_in_other_processes(pool: WorkerPool) -> None:
     pids = asyncio.run(pool.run(os.getpid, 5))
     assert pids != os.getpid()
+
+
+def test_a_stopped_pool_is_restarted_for_the_next_task() -> None:
+    with WorkerPool(1) as workers:
+        workers._pool.stop()  # what pebble does when every worker dies at once
+
+        async def go() -> int:
+            with pytest.raises(WorkerDied, match="restarted"):
+                await workers.run(abs, 5, -1)
+            return await workers.run(abs, 5, -2)
+
+        assert asyncio.run(go()) == 2
+
+
+def test_workers_do_not_outlive_their_parent(tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import asyncio, os, sys, time\n"
+        "from aggregator.workers import WorkerPool\n"
+        "async def main():\n"
+        "    pool = WorkerPool(2)\n"
+        "    await pool.run(abs, 30, -1)\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    assert parent.stdout is not None
+    assert parent.stdout.readline().strip() == "ready"
+    children = descendants(parent.pid)
+    assert len(children) >= 2
+    parent.kill()
+    parent.wait(timeout=10)
+    parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert [pid for pid in children if alive(pid)] == []
+
+
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(stat[1]) == current:
+                    found.append(int(entry.name))
+                    todo.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
