@@ -35,6 +35,10 @@ from aggregator.models import Extracted
 __all__ = ["clean_feed_html", "extract", "is_boilerplate_line"]
 
 
+#: Pages with more markup than this are not extracted (news pages have a few thousand tags).
+MAX_PAGE_TAGS = 100_000
+
+
 def extract(html: str | bytes, url: str | None = None, *, encoding: str | None = None) -> Extracted:
     """Extract the article text and metadata of a page.
 
@@ -43,6 +47,10 @@ def extract(html: str | bytes, url: str | None = None, *, encoding: str | None =
     Content-Type header, if any (it outranks the page's own ``<meta charset>``). Raises
     ``ExtractError`` when the input is not HTML or holds no article text.
     """
+    tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
+    if tags > MAX_PAGE_TAGS:
+        # Real articles have a few thousand; a million nested elements is an attack on memory.
+        raise ExtractError(f"the page has more than {MAX_PAGE_TAGS:,} tags: not extracted")
     text = _decode(html, encoding) if isinstance(html, bytes) else html
     try:
         tree = _parse(text)

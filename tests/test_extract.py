@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -470,3 +471,11 @@ def test_aeb_score_does_not_fall_below_trafilatura() -> None:
 )
 def test_plain_text(text: str, expected: str) -> None:
     assert plain_text(text) == expected
+
+
+def test_a_page_with_absurdly_much_markup_is_refused_quickly() -> None:
+    page = "<html><body>" + "<div><span>x</span></div>" * 60_000 + "</body></html>"
+    started = time.monotonic()
+    with pytest.raises(ExtractError, match="more than 100,000 tags"):
+        extract(page.encode())
+    assert time.monotonic() - started < 1
