@@ -5,6 +5,7 @@ Pure functions of their input; the store applies them (see ``store.Store.save_po
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import unicodedata
@@ -87,13 +88,13 @@ def canonical_url(url: str) -> str:
 
 
 def _normalize_host(host: str) -> str:
-    host = host.rstrip(".").lower()
+    host = host.lower()
     if ":" in host:  # IPv6 literal
         return f"[{host}]"
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
+    with contextlib.suppress(UnicodeError):  # not IDNA-encodable: keep it as written
+        host = host.encode("idna").decode("ascii")
+    # After IDNA: it maps the ideographic and fullwidth full stops to "." too.
+    return host.rstrip(".")
 
 
 def _normalize_path(path: str) -> str:

@@ -125,6 +125,7 @@ _BOMS = (
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 # Labels that browsers (WHATWG Encoding) read as windows-1252, and ones a page cannot mean.
 _AS_CP1252 = {"ascii", "latin_1", "iso8859_1"}
+_NOT_DOCUMENT_CODECS = {"idna", "punycode", "raw_unicode_escape", "unicode_escape", "utf_7"}
 _NOT_IN_META = {"utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"}
 # Characters that XML (and so trafilatura's output tree) refuses.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -157,8 +158,11 @@ def _codec_name(label: str) -> str | None:
     """Python's codec for a declared charset label, or None when unknown or impossible."""
     try:
         name = codecs.lookup(label).name.replace("-", "_")
-        b"-".decode(name, errors="replace")  # refuses codecs that are not text, like base64
-    except LookupError:
+        # Refuses codecs that are not text (base64) or not for documents (idna, punycode).
+        b"-\xe9".decode(name, errors="replace")
+    except (LookupError, ValueError):  # ValueError: a NUL in the name; UnicodeError is one
+        return None
+    if name in _NOT_DOCUMENT_CODECS:
         return None
     if name in _AS_CP1252:
         return "cp1252"

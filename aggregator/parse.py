@@ -5,29 +5,43 @@ that imports it); JSON Feed 1.0/1.1, which feedparser does not know, is read her
 :mod:`json`. Whatever the format, the result has the same shape:
 
 - every entry has a stable ``id``: its guid/id, else its absolute link, else a hash of what it
-  says; entries repeating an id already seen in the document are dropped (the first one wins);
+  says; of entries sharing an id, one is kept, chosen by what they say and not by their order
+  (see :func:`_unique`), so a server that shuffles its items gives the same result every poll;
 - links are absolute http(s) URLs or None; dates are aware UTC datetimes or None;
 - ``summary`` and ``content`` are sanitized HTML; titles, authors and tags are plain text;
 - every string is bounded, so a hostile feed cannot bloat the archive through one field.
 
 A document feedparser had to recover from gives a Feed with ``warning`` set; one with nothing
 usable in it raises :class:`~aggregator.errors.ParseError`.
+
+Hostile XML. Before feedparser sees a document, it is decoded here (:func:`_decode`: a wrong
+declared encoding gives way, with a warning) and cut to start at its root element
+(:func:`_prolog`): the XML declaration, comments, processing instructions and the DOCTYPE with
+its internal subset are dropped. Entity declarations live only there, so no entity is ever
+expanded (billion laughs, quadratic blowup) and none names a file or URL to read (XXE).
+feedparser's own DOCTYPE stripping is not enough: it only removes declarations at the start of
+a line before the first ``<a``-like text, which a comment can hide, with regular expressions
+that take quadratic time on blank lines; and its fallback parser expands the big entities it
+keeps. Behind that, expat 2.4 or later is required at import: it refuses entity amplification
+on its own, should a DTD ever reach it.
 """
 
 from __future__ import annotations
 
 import calendar
+import codecs
 import contextlib
 import hashlib
 import html
 import io
 import json
+import pyexpat
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 from xml.sax import SAXParseException
 
@@ -38,7 +52,15 @@ from feedparser.urls import resolve_relative_uris
 from aggregator.errors import NotAFeedError, ParseError
 from aggregator.models import Entry, Feed
 
-__all__ = ["parse"]
+__all__ = ["MIN_EXPAT", "parse"]
+
+MIN_EXPAT = (2, 4, 0)
+"""The oldest expat with protection against entity amplification (billion laughs)."""
+if pyexpat.version_info < MIN_EXPAT:
+    raise ImportError(
+        f"aggregator needs expat {'.'.join(map(str, MIN_EXPAT))} or later to parse feeds "
+        f"safely; this Python has {pyexpat.EXPAT_VERSION}"
+    )
 
 MAX_TITLE = 1000
 MAX_ID = 2048
@@ -65,8 +87,14 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"text/plain", "text"})
 _INVISIBLE_TAGS = frozenset({"script", "style"})
 _UTF8_BOM = b"\xef\xbb\xbf"
+_NOT_IN_HOSTS = re.compile(r"[\s<>\"'`{}|\\^]")
+"""Characters no host name can hold (a link cut out of broken markup does)."""
 _NON_SPACE = re.compile(rb"\S")
-_ISO_DATE = re.compile(r"\s*(?P<sign>[-+]?)\d+-(?P<month>\d\d)-(?P<day>\d\d)")
+_ISO_DATE = re.compile(
+    r"\s*(?P<sign>[-+]?)(?P<year>\d+)-(?P<month>W?\d\d?)(?:-(?P<day>\d\d?)"
+    r"(?:[T ](?P<hour>\d\d)(?::(?P<minute>\d\d))?)?)?",
+    re.IGNORECASE,
+)
 _UPDATE_PERIODS = {
     "hourly": 60 * 60,
     "daily": 24 * 60 * 60,
@@ -77,8 +105,42 @@ _UPDATE_PERIODS = {
 """Seconds in each ``sy:updatePeriod`` (a month is taken as 30 days)."""
 _UPDATE_FREQUENCY = re.compile(r"\s*\d{1,9}\s*")
 _JSONFEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/(\d+)(?:\.(\d+))?/?")
-_BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
-"""feedparser flags these although the XML itself parsed cleanly: not worth a warning."""
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose mark begins the same
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_WIDE_STARTS = (
+    (b"<\0\0\0", "utf-32-le"),
+    (b"\0\0\0<", "utf-32-be"),
+    (b"<\0", "utf-16-le"),
+    (b"\0<", "utf-16-be"),
+)
+"""A '<' with the NULs of a wide encoding, without a byte order mark (XML 1.0 appendix F)."""
+_ENCODING_NAME = r"[A-Za-z][A-Za-z0-9._:-]{0,39}"
+_XML_ENCODING = re.compile(
+    rb"\s*<\?xml\s[^>]{0,200}?\bencoding\s*=\s*[\"'](" + _ENCODING_NAME.encode() + rb")[\"']"
+)
+_CHARSET = re.compile(_ENCODING_NAME)
+_MARKUP_SAMPLE = b"<?xml version='1.0'?><a:B c=\"d\">&amp; e-f_g.h/</a:B>"
+"""ASCII markup: an encoding that reads it otherwise cannot be a feed's declared encoding."""
+_PSEUDO_ENCODINGS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7"})
+"""Python codecs no feed is written in, and UTF-7, which browsers refuse (an XSS vector)."""
+_SUPERSETS = {"ascii": "cp1252", "iso8859-1": "cp1252", "gb2312": "gb18030"}
+"""Labels that documents use for a wider encoding (as browsers read them)."""
+_LATIN_CODECS = frozenset({"cp1252", "iso8859-15"})
+"""Declared encodings that are often a mislabel of UTF-8 (after ``_SUPERSETS``)."""
+_FALLBACK_ENCODING = "windows-1252"
+_PROLOG_MARKUP = re.compile(r"<(?:!--|\?|!|[A-Za-z_])")
+"""What can start in a prolog: a comment, a processing instruction, a declaration, or the root
+element (an ASCII name: feedparser looks for the head of a document up to ``<\\w``)."""
+_DOCTYPE_HEAD = 1000
+"""How much of a DOCTYPE is searched for the name of Netscape's RSS 0.91 DTD."""
+_DECLARATION_STOP = re.compile(r"[\"'\[>]")
+_SUBSET_STOP = re.compile(r"[\"'\]]|<!--|<\?")
 
 
 def parse(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> Feed:
@@ -104,12 +166,17 @@ def parse(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> Fe
 
 
 def _parse_xml(body: bytes, url: str, headers: dict[str, str], media_type: str) -> Feed:
+    document = _prepare(body, headers.get("content-type", ""))
     # A stream, never bytes or str: feedparser opens a str/bytes naming a file or URL.
     # content-location is the base for relative links (there is no href with a stream).
     try:
         result = feedparser.parse(
-            io.BytesIO(body),
-            response_headers={**headers, "content-location": url},
+            io.BytesIO(document.data),
+            response_headers={
+                **headers,
+                "content-type": "application/xml; charset=utf-8",
+                "content-location": url,
+            },
             resolve_relative_uris=True,
             sanitize_html=True,
         )
@@ -118,12 +185,14 @@ def _parse_xml(body: bytes, url: str, headers: dict[str, str], media_type: str) 
 
     problem = None
     failure = result.get("bozo_exception")
-    if result.get("bozo") and failure is not None and not isinstance(failure, _BENIGN_BOZO):
+    if result.get("bozo") and failure is not None:
         problem = _describe(failure)
     raw_entries: list[Any] = result.get("entries") or []
     version: str = result.get("version") or ""
     if not version and not raw_entries:
         raise _not_a_feed(body, url, media_type, problem)
+    if version == "rss091u" and document.netscape:
+        version = "rss091n"
 
     info: dict[str, Any] = result.get("feed") or {}
     # Atom entries without an author inherit the feed's (RFC 4287 section 4.2.1).
@@ -140,9 +209,174 @@ def _parse_xml(body: bytes, url: str, headers: dict[str, str], media_type: str) 
             dict.get(info, "sy_updateperiod"), dict.get(info, "sy_updatefrequency")
         ),
         entries=_unique(_xml_entry(raw, url, feed_author) for raw in raw_entries),
-        warning=problem,
+        warning="; ".join(filter(None, (*document.problems, problem))) or None,
     )
     return _checked(feed)
+
+
+class _Document(NamedTuple):
+    """A document made ready for feedparser."""
+
+    data: bytes
+    """UTF-8, from the root element on."""
+    netscape: bool
+    """Whether its DOCTYPE named Netscape's RSS 0.91 DTD (feedparser calls that 'rss091n')."""
+    problems: tuple[str, ...]
+    """What was wrong with its encoding or prolog, as warnings."""
+
+
+def _prepare(body: bytes, content_type: str) -> _Document:
+    text, encoding_problem = _decode(body, content_type)
+    root, netscape, internal_subset = _prolog(text)
+    problems = (
+        encoding_problem,
+        "ignored the DTD inside the document (its entities are not expanded)"
+        if internal_subset
+        else None,
+    )
+    return _Document(
+        data=text[root:].encode("utf-8"),
+        netscape=netscape,
+        problems=tuple(problem for problem in problems if problem),
+    )
+
+
+def _decode(body: bytes, content_type: str) -> tuple[str, str | None]:
+    """The document as text, and a warning when its declared encoding was wrong.
+
+    A byte order mark (or the NULs around a UTF-16/32 '<') decides; else the charset of the
+    Content-Type, else the XML declaration's encoding, else UTF-8 (RFC 7303). A declared
+    encoding that is unknown, cannot read ASCII markup, or fails on the bytes gives way to
+    UTF-8, then windows-1252; so does a Latin-1 label on bytes that are valid UTF-8 beyond
+    ASCII (they would come out as mojibake like "cafÃ©").
+    """
+    for mark, encoding in _BOMS:
+        if body.startswith(mark):
+            return body[len(mark) :].decode(encoding, "replace"), None
+    for start, encoding in _WIDE_STARTS:
+        if body.startswith(start):
+            return body.decode(encoding, "replace"), None
+    declared = _charset(content_type) or _xml_encoding(body)
+    codec = _document_codec(declared)
+    if codec is not None and not (codec in _LATIN_CODECS and _is_utf8(body)):
+        with contextlib.suppress(UnicodeDecodeError):
+            return body.decode(codec), None
+    with contextlib.suppress(UnicodeDecodeError):
+        return body.decode("utf-8"), _overruled(declared, "UTF-8")
+    if codec is not None and codec != "utf-8":  # a few bad bytes in, say, a Cyrillic feed
+        return body.decode(codec, "replace"), f"the document has bytes that are not {declared}"
+    text = body.decode(_FALLBACK_ENCODING, "replace")
+    return text, _overruled(declared, _FALLBACK_ENCODING) or (
+        f"the document is not UTF-8 and declares no encoding; read it as {_FALLBACK_ENCODING}"
+    )
+
+
+def _charset(content_type: str) -> str | None:
+    """The charset parameter of a Content-Type, if it looks like an encoding name."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            value = value.strip().strip("\"'")
+            return value if _CHARSET.fullmatch(value) else None
+    return None
+
+
+def _xml_encoding(body: bytes) -> str | None:
+    declaration = _XML_ENCODING.match(body)
+    return declaration[1].decode("ascii") if declaration else None
+
+
+def _document_codec(declared: str | None) -> str | None:
+    """The Python codec for a declared encoding, None if it cannot be a document's."""
+    if declared is None:
+        return None
+    try:
+        codec = codecs.lookup(declared).name
+        reads_ascii = _MARKUP_SAMPLE.decode(codec) == _MARKUP_SAMPLE.decode("ascii")
+    except (LookupError, ValueError):  # unknown, not a text encoding, or not ASCII-based
+        return None
+    if not reads_ascii or codec in _PSEUDO_ENCODINGS:
+        return None
+    return _SUPERSETS.get(codec, codec)
+
+
+def _is_utf8(body: bytes) -> bool:
+    """Whether ``body`` is UTF-8 with something beyond ASCII in it."""
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _overruled(declared: str | None, used: str) -> str | None:
+    if declared is None:
+        return None
+    return f"the document is not in its declared encoding {declared}; read it as {used}"
+
+
+def _prolog(text: str) -> tuple[int, bool, bool]:
+    """Where the root element of ``text`` starts (its length if it has none), whether a
+    DOCTYPE before it names Netscape's RSS 0.91 DTD, and whether one has an internal subset.
+
+    The scan follows the XML grammar closely enough for real documents (literals, comments and
+    processing instructions are skipped whole) and is linear: every search moves forward.
+    Whatever it makes of broken markup, the text from the position it returns is empty or
+    starts with ``<`` and an ASCII letter: without the prolog, expat cannot meet a DTD (one
+    after the root element is an error) and feedparser's search for the head of the document
+    stops at once.
+    """
+    netscape = internal_subset = False
+    position = 0
+    while markup := _PROLOG_MARKUP.search(text, position):
+        start, kind = markup.span()[0], markup[0]
+        if kind == "<!--":
+            position = _after(text, "-->", markup.end())
+        elif kind == "<?":
+            position = _after(text, "?>", markup.end())
+        elif kind == "<!":
+            subset, position = _declaration(text, markup.end())
+            if text.startswith("<!DOCTYPE", start):
+                head_end = min(position if subset is None else subset, start + _DOCTYPE_HEAD)
+                netscape = netscape or "netscape" in text[start:head_end].lower()
+            internal_subset = internal_subset or subset is not None
+        else:
+            return start, netscape, internal_subset
+    return len(text), netscape, internal_subset
+
+
+def _declaration(text: str, position: int) -> tuple[int | None, int]:
+    """Where the internal subset of the ``<!`` declaration going on at ``position`` starts
+    (None if it has none), and where the declaration ends."""
+    subset = None
+    while stop := _DECLARATION_STOP.search(text, position):
+        char = stop[0]
+        if char == ">":
+            return subset, stop.end()
+        if char == "[":
+            subset = stop.start() if subset is None else subset
+            position = _subset_end(text, stop.end())
+        else:
+            position = _after(text, char, stop.end())
+    return subset, len(text)
+
+
+def _subset_end(text: str, position: int) -> int:
+    """Just after the ``]`` that closes the internal subset going on at ``position``."""
+    closing = {'"': '"', "'": "'", "<!--": "-->", "<?": "?>"}
+    while stop := _SUBSET_STOP.search(text, position):
+        if stop[0] == "]":
+            return stop.end()
+        position = _after(text, closing[stop[0]], stop.end())
+    return len(text)
+
+
+def _after(text: str, marker: str, position: int) -> int:
+    """Just after the next ``marker`` from ``position`` on (the end of ``text`` if none)."""
+    found = text.find(marker, position)
+    return len(text) if found < 0 else found + len(marker)
 
 
 def _xml_entry(raw: dict[str, Any], feed_url: str, feed_author: str | None) -> Entry | None:
@@ -193,21 +427,42 @@ def _plain(item: dict[str, Any], key: str, limit: int) -> str | None:
 
 
 def _xml_date(raw: dict[str, Any], key: str) -> datetime | None:
-    """``raw[key + "_parsed"]`` as an aware UTC datetime; None for junk (year -1, 10000...).
+    """``raw[key + "_parsed"]`` as an aware UTC datetime; None for junk.
 
     feedparser rolls impossible ISO dates over ('2024-13-45' becomes a day in 2025,
-    '0000-00-00' one in year -1): those are refused from the text they were read from.
+    '2099-02-30' one in March, '0000-00-00' one in year -1) and misreads others
+    ('10000-01-01' becomes 2010-11-01, '2024-W01-1' 2024-11-01). So a date in ISO form is
+    read strictly from its text, or kept from feedparser only when its year has four digits
+    and its fields exist.
     """
     text, value = dict.get(raw, key), dict.get(raw, f"{key}_parsed")
     if not isinstance(value, time.struct_time):
         return None
     iso = _ISO_DATE.match(text) if isinstance(text, str) else None
-    if iso and (iso["sign"] or not 1 <= int(iso["month"]) <= 12 or not 1 <= int(iso["day"]) <= 31):
-        return None
+    if iso:
+        if iso["sign"] or len(iso["year"]) != 4:
+            return None
+        moment = _from_rfc3339(text)
+        if moment is not None:
+            return moment.replace(microsecond=0)  # to the second, like feedparser's dates
+        if not _is_real_moment(iso):
+            return None
     try:
         return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     except (OverflowError, ValueError, OSError):
         return None
+
+
+def _is_real_moment(iso: re.Match[str]) -> bool:
+    """Whether the fields an ISO date gives exist (hour 24 is the end of a day); week
+    dates that ``fromisoformat`` refused do not."""
+    if iso["month"].upper().startswith("W"):
+        return False
+    try:
+        date(int(iso["year"]), int(iso["month"]), int(iso["day"] or 1))
+    except ValueError:
+        return False
+    return int(iso["hour"] or 0) <= 24 and int(iso["minute"] or 0) <= 59
 
 
 def _ttl(value: object) -> int | None:
@@ -463,27 +718,42 @@ def _checked(feed: Feed) -> Feed:
 
 
 def _unique(entries: Iterable[Entry | None]) -> tuple[Entry, ...]:
-    """Entries in document order, the first of each id only."""
-    kept: dict[str, Entry] = {}
+    """One entry per id, in the order ids first appear in the document.
+
+    Of entries sharing an id, the choice depends on what they say, never on their order, so a
+    server that shuffles its items does not make the archive flip between versions from poll to
+    poll: the latest ``updated`` (else ``published``) wins, then the longest text, then the
+    greatest hash of all the fields (an arbitrary but stable tie-break).
+    """
+    groups: dict[str, list[Entry]] = {}
     for entry in entries:
-        if entry is not None and entry.id not in kept:
-            kept[entry.id] = entry
-    return tuple(kept.values())
+        if entry is not None:
+            groups.setdefault(entry.id, []).append(entry)
+    return tuple(
+        group[0] if len(group) == 1 else max(group, key=_preference) for group in groups.values()
+    )
+
+
+def _preference(entry: Entry) -> tuple[datetime, int, str]:
+    moment = entry.updated or entry.published or datetime.min.replace(tzinfo=UTC)
+    length = len(entry.content or "") + len(entry.summary or "")
+    return moment, length, _digest(repr(entry))
 
 
 def _http_url(value: object, base: str) -> str | None:
-    """``value`` resolved against ``base`` if it is then an http(s) URL with a host, else None."""
+    """``value`` resolved against ``base`` if it is then an http(s) URL with a plausible host
+    and a valid port, else None."""
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_URL:
         return None
     try:
         link = urljoin(base, value.strip())
         parts = urlsplit(link)
-        host = parts.hostname
+        host, _ = parts.hostname, parts.port  # .port raises ValueError when invalid
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not host or len(link) > MAX_URL:
+    if parts.scheme not in ("http", "https") or not host or _NOT_IN_HOSTS.search(host):
         return None
-    return _clip(link, MAX_URL)
+    return _clip(link, MAX_URL) if len(link) <= MAX_URL else None
 
 
 def _as_html(value: object, kind: object) -> str | None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
+import pyexpat
+import subprocess
+import sys
+import time
+import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,8 +18,8 @@ from typing import Any
 import pytest
 
 from aggregator.errors import NotAFeedError, ParseError
-from aggregator.models import Entry
-from aggregator.parse import MAX_AUTHOR, MAX_ID, MAX_TAGS, MAX_TITLE, parse
+from aggregator.models import Entry, Feed
+from aggregator.parse import MAX_AUTHOR, MAX_ID, MAX_TAGS, MAX_TITLE, MIN_EXPAT, parse
 from tests.server import TestServer
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -131,6 +137,10 @@ def test_relative_links_resolve_against_the_given_url() -> None:
         "http://",
         "https://[::1",
         "https://example.org/" + "a" * 5000,
+        "https://example.org:99999/",
+        "https://example.org:8o/",
+        "https://tag>  <modified>2004-05-03T20:56:43Z</modified>",
+        "https://exa mple.org/",
     ],
 )
 def test_links_that_are_not_http_urls_are_dropped(link: str) -> None:
@@ -167,24 +177,69 @@ def test_entries_with_nothing_in_them_are_skipped() -> None:
     assert [entry.title for entry in feed.entries] == ["kept"]
 
 
-def test_duplicate_ids_keep_the_first_entry() -> None:
+def item(guid: str, title: str, extra: str = "") -> str:
+    return f'<item><guid isPermaLink="false">{guid}</guid><title>{title}</title>{extra}</item>'
+
+
+def test_duplicate_ids_keep_one_entry_whatever_their_order() -> None:
+    """Deterministic means: which entry is kept for an id depends on the set of items, not on
+    their order, so a server that shuffles its items between polls gives the same entries
+    (only their order follows the document)."""
     items = [
-        '<item><guid isPermaLink="false">same</guid><title>first</title></item>',
-        '<item><guid isPermaLink="false">same</guid><title>second</title></item>',
-        '<item><guid isPermaLink="false">other</guid><title>third</title></item>',
+        item("same", "short", "<description>a</description>"),
+        item("same", "longest", "<description>a longer text</description>"),
+        item("other", "other"),
+        item("same", "twin", "<description>same length</description>"),
+        item("same", "twin", "<description>same length</description>"),
     ]
-    feed = parse(rss("".join(items)), URL)
-    assert [(entry.id, entry.title) for entry in feed.entries] == [
-        ("same", "first"),
-        ("other", "third"),
-    ]
-    reordered = parse(rss(items[1] + items[0]), URL)
-    assert [entry.title for entry in reordered.entries] == ["second"]
+    kept = {
+        frozenset(parse(rss("".join(order)), URL).entries)
+        for order in itertools.permutations(items)
+    }
+    assert len(kept) == 1
+    assert {(entry.id, entry.title) for entry in kept.pop()} == {
+        ("same", "longest"),
+        ("other", "other"),
+    }
 
 
-def test_duplicate_ids_in_json_feed_keep_the_first_entry() -> None:
-    body = json_feed(items=[{"id": "a", "title": "first"}, {"id": "a", "title": "second"}])
-    assert [entry.title for entry in parse(body, URL).entries] == ["first"]
+def test_duplicate_ids_keep_the_order_of_first_appearance() -> None:
+    body = rss(item("a", "a1") + item("b", "b") + item("a", "a2", "<description>x</description>"))
+    assert [(entry.id, entry.title) for entry in parse(body, URL).entries] == [
+        ("a", "a2"),
+        ("b", "b"),
+    ]
+
+
+def test_duplicate_ids_without_dates_or_text_still_pick_one_stably() -> None:
+    items = [item("x", "one"), item("x", "two"), item("x", "three")]
+    titles = {
+        parse(rss("".join(order)), URL).entries[0].title for order in itertools.permutations(items)
+    }
+    assert len(titles) == 1
+
+
+def test_duplicate_ids_prefer_the_latest_date_then_the_longest_text() -> None:
+    items = [
+        item("x", "new", "<pubDate>Wed, 08 Jan 2025 08:00:00 GMT</pubDate>"),
+        item(
+            "x",
+            "old",
+            "<pubDate>Tue, 07 Jan 2025 08:00:00 GMT</pubDate><description>more</description>",
+        ),
+        item("x", "undated", "<description>the longest text of all three</description>"),
+    ]
+    for order in itertools.permutations(items):
+        assert [entry.title for entry in parse(rss("".join(order)), URL).entries] == ["new"]
+    undated = [items[1].replace("<pubDate>Tue, 07 Jan 2025 08:00:00 GMT</pubDate>", ""), items[2]]
+    for order in itertools.permutations(undated):
+        assert [entry.title for entry in parse(rss("".join(order)), URL).entries] == ["undated"]
+
+
+def test_duplicate_ids_in_json_feed_keep_one_entry_whatever_their_order() -> None:
+    items = [{"id": "a", "title": "first"}, {"id": "a", "title": "second", "summary": "more"}]
+    for order in (items, items[::-1]):
+        assert [entry.title for entry in parse(json_feed(items=order), URL).entries] == ["second"]
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -201,6 +256,12 @@ def test_duplicate_ids_in_json_feed_keep_the_first_entry() -> None:
         "Mon, 99 Jan 2024 99:99:99 GMT",
         "-0001-01-01T00:00:00Z",
         "",
+        "10000-01-01T00:00:00Z",
+        "2099-02-30T00:00:00Z",
+        "2024-01-01T25:00:00Z",
+        "2024-01-01T23:60:00Z",
+        "99-12-31T00:00:00Z",
+        "2024-W60-1",
     ],
 )
 def test_bad_dates_become_none(date: str) -> None:
@@ -213,6 +274,38 @@ def test_bad_dates_become_none(date: str) -> None:
 def test_far_future_date_is_kept() -> None:
     body = rss("<item><title>x</title><pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate></item>")
     assert parse(body, URL).entries[0].published == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Thu, 01 Jan 2099 00:00:00 GMT", datetime(2099, 1, 1, tzinfo=UTC)),
+        ("2099-01-01T00:00:00Z", datetime(2099, 1, 1, tzinfo=UTC)),
+        ("9999-12-31T23:59:59Z", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("2024-01-01T10:00:00.9+01:00", datetime(2024, 1, 1, 9, tzinfo=UTC)),
+        ("2024-01-01T24:00:00Z", datetime(2024, 1, 2, tzinfo=UTC)),
+        ("2024-W01-2", datetime(2024, 1, 2, tzinfo=UTC)),
+        ("2024-01", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("2024-01-01T10:00:00GMT", datetime(2024, 1, 1, 10, tzinfo=UTC)),
+        ("10000-01-01T00:00:00Z", None),
+        ("2099-02-30T00:00:00Z", None),
+        ("0000-00-00", None),
+        ("0000-01-01T00:00:00Z", None),
+        ("garbage", None),
+    ],
+)
+def test_atom_and_dublin_core_dates(text: str, expected: datetime | None) -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><id>x</id>'
+        f"<published>{text}</published><updated>{text}</updated></entry></feed>"
+    ).encode()
+    dublin_core = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>'
+        f"<item><title>x</title><dc:date>{text}</dc:date></item></channel></rss>"
+    ).encode()
+    entry = parse(atom, URL).entries[0]
+    assert (entry.published, entry.updated) == (expected, expected)
+    assert parse(dublin_core, URL).entries[0].updated == expected
 
 
 def test_updated_does_not_fall_back_to_published() -> None:
@@ -229,6 +322,10 @@ def test_updated_does_not_fall_back_to_published() -> None:
         ("2024-11-06t08:00:00z", datetime(2024, 11, 6, 8, 0, tzinfo=UTC)),
         ("2024-11-06T08:00:00", datetime(2024, 11, 6, 8, 0, tzinfo=UTC)),
         ("9999-12-31T23:59:59-01:00", None),
+        ("9999-12-31T23:59:59Z", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("2099-01-01T00:00:00Z", datetime(2099, 1, 1, tzinfo=UTC)),
+        ("10000-01-01T00:00:00Z", None),
+        ("2099-02-30T00:00:00Z", None),
         ("0000-00-00T00:00:00Z", None),
         ("yesterday", None),
         (1730880000, None),
@@ -563,3 +660,276 @@ def test_string_fields_are_bounded() -> None:
     assert entry.url is None
     assert len(entry.author or "") == MAX_AUTHOR
     assert len(entry.tags) == MAX_TAGS
+
+
+# --- hostile XML: entity expansion and external entities ------------------------------------
+
+
+def parse_within_bounds(body: bytes, headers: dict[str, str] | None = None) -> Feed:
+    """``parse(body)``, checking that it took under 2 s and 50 MB of memory at its peak."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        feed = parse(body, URL, headers)
+    finally:
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert elapsed < 2.0  # tracemalloc makes parsing several times slower than it is
+    assert peak < 50 * 2**20
+    return feed
+
+
+def laughs(separator: str = "\n") -> str:
+    """A DOCTYPE whose entity lol9 expands to a billion "lol"s (3 GB)."""
+    declarations = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)
+    ]
+    return f"<!DOCTYPE rss [{separator}{separator.join(declarations)}{separator}]>"
+
+
+def with_entity(prolog: str, reference: str = "&lol9;") -> str:
+    return (
+        f'{prolog}<rss version="2.0"><channel><title>T</title><item><guid>1</guid>'
+        f"<title>{reference}</title><description>{reference}</description></item>"
+        "</channel></rss>"
+    )
+
+
+PADDING = 64 * 1024
+LAUGHS = {
+    "one line": with_entity(laughs(separator="")),
+    "one declaration per line": with_entity('<?xml version="1.0"?>\n' + laughs()),
+    "after 64 KiB of comment hiding a tag": with_entity(
+        f"<!-- <a> {'x' * PADDING} -->\n{laughs()}"
+    ),
+    "after 64 KiB of blank lines": with_entity("\n" * PADDING + laughs()),
+    "after a 64 KiB processing instruction": with_entity(f"<?pad {'x' * PADDING}?>{laughs()}"),
+    "after junk text": with_entity(f"junk <!-- <b> -->\n{laughs()}"),
+}
+
+
+@pytest.mark.parametrize("document", LAUGHS.values(), ids=LAUGHS.keys())
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_billion_laughs_are_not_expanded(document: str, encoding: str) -> None:
+    assert_not_expanded(parse_within_bounds(document.encode(encoding)))
+
+
+def test_billion_laughs_in_utf16_without_a_byte_order_mark_are_not_expanded() -> None:
+    assert_not_expanded(parse_within_bounds(LAUGHS["one line"].encode("utf-16-be")))
+
+
+def assert_not_expanded(feed: Feed) -> None:
+    assert feed.entries[0].title == "&lol9;"  # the undefined reference, left as text
+    assert len(repr(feed)) < 2000
+    assert feed.warning is not None
+    assert feed.warning.startswith("ignored the DTD inside the document")
+
+
+@pytest.mark.parametrize("separator", ["", "\n"], ids=["one line", "one declaration per line"])
+def test_quadratic_blowup_is_not_expanded(separator: str) -> None:
+    """One 1 MB entity referenced 1,000 times: 1 GB. feedparser keeps such an entity as
+    "safe" when declared on a line of its own, and its fallback parser expanded it (minutes)."""
+    prolog = f'<!DOCTYPE rss [{separator}<!ENTITY a "{"a" * 1_000_000}">{separator}]>'
+    feed = parse_within_bounds(with_entity(prolog, reference="&a;" * 1_000).encode())
+    assert "aa" not in repr(feed)
+    assert feed.warning is not None
+
+
+def test_a_doctype_after_the_root_element_is_not_read() -> None:
+    body = (
+        b'<rss version="2.0"><!DOCTYPE rss [<!ENTITY a "boom">]><channel><title>T</title>'
+        b"<item><title>&a;</title></item></channel></rss>"
+    )
+    feed = parse_within_bounds(body)
+    assert "boom" not in repr(feed)
+    assert feed.warning is not None
+
+
+EXTERNAL = [
+    '<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{file}">]>',
+    '<!DOCTYPE rss [\n<!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>',
+    '<!DOCTYPE rss [\n<!ENTITY xxe SYSTEM "{url}">\n]>',
+    '<!DOCTYPE rss [<!ENTITY xxe PUBLIC "-//Evil//Entity//EN" "{url}">]>',
+    '<!DOCTYPE rss [<!ENTITY % dtd SYSTEM "{url}"> %dtd;]>',
+    '<!DOCTYPE rss SYSTEM "{url}">',
+    '<!-- <a> -->\n<!DOCTYPE rss [\n<!ENTITY xxe SYSTEM "{file}">\n]>',
+]
+
+
+@pytest.mark.parametrize("declaration", EXTERNAL)
+@pytest.mark.parametrize("recovered", [False, True], ids=["strict", "recovered"])
+def test_external_entities_are_never_read(
+    declaration: str, recovered: bool, tmp_path: Path, server: TestServer
+) -> None:
+    """XXE: no local file is read and no URL fetched, by expat or by feedparser's fallback
+    parser (which reads the document when a bare '&' makes expat give up)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    dtd_url = server.add(
+        "/evil.dtd", body='<!ENTITY xxe "FROM-SERVER">', content_type="application/xml-dtd"
+    )
+    prolog = declaration.format(file=secret.as_uri(), url=dtd_url)
+    document = with_entity(prolog, reference="a&xxe;b")
+    if recovered:
+        document = document.replace("<title>T</title>", "<title>T & T</title>")
+    feed = parse_within_bounds(document.encode())
+    text = repr(feed)
+    assert "TOP-SECRET" not in text
+    assert "FROM-SERVER" not in text
+    assert "root:" not in text
+    assert feed.entries[0].title == "a&xxe;b"
+    assert server.requests == []
+
+
+def test_entities_a_feed_declares_for_html_names_still_read() -> None:
+    """A harmless DTD is dropped too; the HTML names it declared still read as characters."""
+    body = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY nbsp "&#160;">\n]>\n'
+        b'<rss version="2.0"><channel><title>A&nbsp;B</title>'
+        b"<item><title>x &copy; &bogus;</title></item></channel></rss>"
+    )
+    feed = parse(body, URL)
+    assert feed.title == "A B"  # a no-break space, made a plain one in a one-line field
+    assert feed.entries[0].title == "x \xa9 &bogus;"
+    assert feed.warning is not None
+
+
+def test_netscape_doctype_is_recognized_wherever_the_prolog_puts_it() -> None:
+    body = (
+        b"<?xml version='1.0'?>\n<!-- <a> a comment -->\n\n"
+        b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"\n'
+        b' "http://my.netscape.com/publish/formats/rss-0.91.dtd">\n'
+        b'<rss version="0.91"><channel><title>T</title></channel></rss>'
+    )
+    feed = parse(body, URL)
+    assert (feed.version, feed.title, feed.warning) == ("rss091n", "T", None)
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        "\n\n  <?xml version='1.0'?>\n",
+        "<?xml version='1.0'?>" + "\n" * PADDING,
+        "<?xml version='1.0'?><!-- hello --><?xml-stylesheet href='a.xsl'?>",
+        "Warning: a PHP notice before the feed\n<?xml version='1.0'?>",
+    ],
+    ids=["blank lines first", "64 KiB of blank lines", "comment and stylesheet", "junk first"],
+)
+def test_whatever_comes_before_the_root_element_is_ignored(prolog: str) -> None:
+    """feedparser's DOCTYPE regexes took 10 s on 40 kB of blank lines: they never see them."""
+    body = f'{prolog}<rss version="2.0"><channel><title>T</title></channel></rss>'.encode()
+    feed = parse_within_bounds(body)
+    assert (feed.title, feed.warning) == ("T", None)
+
+
+def test_expat_is_recent_enough_to_refuse_entity_amplification() -> None:
+    assert pyexpat.version_info >= MIN_EXPAT
+
+
+def test_an_older_expat_is_refused_at_import() -> None:
+    """In a child process: importing aggregator.parse anew here would replace its functions
+    under the feet of the other tests (the process pool pickles them by name)."""
+    script = (
+        "import pyexpat; pyexpat.version_info = (2, 3, 0); "
+        "pyexpat.EXPAT_VERSION = 'expat_2.3.0'; import aggregator.parse"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == 1
+    assert child.stderr.rstrip().endswith(
+        "ImportError: aggregator needs expat 2.4.0 or later to parse feeds safely; "
+        "this Python has expat_2.3.0"
+    )
+
+
+# --- declared encodings that lie --------------------------------------------------------------
+
+
+def titled(title: str, declared: str | None = None) -> str:
+    declaration = f'<?xml version="1.0" encoding="{declared}"?>\n' if declared else ""
+    return f'{declaration}<rss version="2.0"><channel><title>{title}</title></channel></rss>'
+
+
+CAFE = "Caf\xe9 cr\xe8me"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "warning"),
+    [
+        (titled(CAFE, "ISO-8859-1").encode("latin-1"), None, None),
+        (titled(CAFE).encode("latin-1"), "text/xml; charset=latin1", None),
+        (titled(CAFE, "UTF-8").encode("latin-1"), "text/xml; charset=ISO-8859-1", None),
+        (titled(CAFE).encode("utf-16"), "text/xml; charset=utf-8", None),
+        (titled(CAFE).encode("utf-16-le"), None, None),
+        (titled(CAFE).encode(), 'application/rss+xml; charset="UTF-8"', None),
+        (
+            titled(CAFE, "ISO-8859-1").encode(),
+            None,
+            "the document is not in its declared encoding ISO-8859-1; read it as UTF-8",
+        ),
+        (
+            titled(CAFE, "UTF-8").encode(),
+            "application/xml; charset=windows-1252",
+            "the document is not in its declared encoding windows-1252; read it as UTF-8",
+        ),
+        (
+            titled(CAFE, "UTF-8").encode("latin-1"),
+            None,
+            "the document is not in its declared encoding UTF-8; read it as windows-1252",
+        ),
+        (
+            titled(CAFE).encode(),
+            "text/xml; charset=utf-16",
+            "the document is not in its declared encoding utf-16; read it as UTF-8",
+        ),
+        (
+            titled(CAFE).encode(),
+            "text/xml; charset=x-no-such-thing",
+            "the document is not in its declared encoding x-no-such-thing; read it as UTF-8",
+        ),
+        (
+            titled(CAFE, "unicode_escape").encode(),
+            None,
+            "the document is not in its declared encoding unicode_escape; read it as UTF-8",
+        ),
+        (
+            titled(CAFE).encode("latin-1"),
+            None,
+            "the document is not UTF-8 and declares no encoding; read it as windows-1252",
+        ),
+    ],
+)
+def test_wrong_declared_encodings_give_way(
+    body: bytes, content_type: str | None, warning: str | None
+) -> None:
+    """BOM, then Content-Type charset, then XML declaration, then UTF-8 (RFC 7303); a
+    declaration that cannot be true gives way to UTF-8, then windows-1252, with a warning."""
+    feed = parse(body, URL, {"Content-Type": content_type} if content_type else {})
+    assert (feed.title, feed.warning) == (CAFE, warning)
+
+
+def test_latin1_labels_read_as_windows_1252() -> None:
+    body = titled("\u201cquoted\u201d \u2013 caf\xe9").encode("windows-1252")
+    feed = parse(body, URL, {"Content-Type": "text/xml; charset=ISO-8859-1"})
+    assert (feed.title, feed.warning) == ("\u201cquoted\u201d \u2013 caf\xe9", None)
+
+
+def test_bytes_invalid_in_a_declared_encoding_are_replaced() -> None:
+    body = titled("\u041f\u0440\u0438\u0432\u0435\u0442", "windows-1251").encode("cp1251")
+    feed = parse(body.replace(b"</title>", b"\x98</title>"), URL)
+    assert feed.title == "\u041f\u0440\u0438\u0432\u0435\u0442\ufffd"
+    assert feed.warning == "the document has bytes that are not windows-1251"
+
+
+def test_utf7_cannot_smuggle_markup() -> None:
+    body = titled("+ADw-b+AD4-x", "utf-7").encode()
+    feed = parse(body, URL)
+    assert feed.title == "+ADw-b+AD4-x"
+    assert feed.warning == "the document is not in its declared encoding utf-7; read it as UTF-8"
