@@ -501,7 +501,9 @@ def _ago(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "never"
     seconds = (now - when).total_seconds()
-    text = format_duration(max(1, round(abs(seconds))))
+    size = abs(seconds)
+    unit = 3600 if size >= 86400 else 60 if size >= 3600 else 1  # two units are enough
+    text = format_duration(max(1, round(size / unit)) * unit)
     return f"in {text}" if seconds < 0 else f"{text} ago"
 
 
