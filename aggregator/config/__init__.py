@@ -1,0 +1,154 @@
+"""Load and validate feeds.yaml into typed, frozen settings.
+
+Every error is a ``ConfigError`` naming the file, the line and the key; the CLI exits 2 on it.
+Durations are stored in seconds (float), sizes in bytes (int).
+
+PyYAML only composes the document into a node tree (nothing is constructed from tags); the tree
+is then read by hand, which is how every value keeps its line number. YAML aliases are refused
+(they are the way to a "billion laughs" document) and so are files over ``MAX_CONFIG_BYTES``.
+
+The private submodules: ``_types`` (the settings dataclasses), ``_yaml`` (composing and
+screening the node tree), ``_reader`` (checking keys and values), ``_units`` (durations and
+sizes), ``_cron`` (digest schedules), ``_template`` (the starter file), ``_messages``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from aggregator.config._messages import quote
+from aggregator.config._reader import Reader
+from aggregator.config._template import DEFAULT_CONFIG_TEXT
+from aggregator.config._types import (
+    DEFAULT_DATABASE,
+    DIGEST_FORMATS,
+    MAX_CONFIG_BYTES,
+    SMTP_PASSWORD_ENV,
+    Config,
+    DigestConfig,
+    FeedConfig,
+    Settings,
+    SmtpSettings,
+)
+from aggregator.config._units import format_duration, parse_duration, parse_size
+from aggregator.config._yaml import check_plain_yaml, compose, is_null
+from aggregator.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_TEXT",
+    "DEFAULT_DATABASE",
+    "DIGEST_FORMATS",
+    "MAX_CONFIG_BYTES",
+    "SMTP_PASSWORD_ENV",
+    "Config",
+    "DigestConfig",
+    "FeedConfig",
+    "Settings",
+    "SmtpSettings",
+    "database_path",
+    "format_duration",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+    "parse_size",
+    "rewrite_feed_url",
+]
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate the feeds.yaml at ``path`` (UTF-8)."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise ConfigError("no such file (`aggregator init` writes one)", path=name) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=name) from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(_too_large(), path=name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError("the file is not UTF-8 text", path=name, line=line) from exc
+    return parse_config(text, name)
+
+
+def parse_config(text: str, path: str = "feeds.yaml") -> Config:
+    """Validate feeds.yaml given as text; ``path`` names it in errors and anchors ``database``."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(_too_large(), path=path)
+    root = compose(text, path)
+    if root is None or is_null(root):
+        return Config(path=Path(path))
+    check_plain_yaml(root, text, path)
+    reader = Reader(path)
+    top = reader.fields(root, "", ("settings", "feeds", "digests"))
+    return Config(
+        path=Path(path),
+        settings=reader.settings(top.values.get("settings")),
+        feeds=reader.feeds(top.values.get("feeds")),
+        digests=reader.digests(top.values.get("digests")),
+    )
+
+
+def _too_large() -> str:
+    return f"the file is larger than {MAX_CONFIG_BYTES // 2**20} MiB, too large for a feeds.yaml"
+
+
+def rewrite_feed_url(path: str | os.PathLike[str], old: str, new: str) -> None:
+    """Replace a feed's ``url`` in feeds.yaml, touching nothing else (comments, order, layout).
+
+    The file is validated before and after, and replaced atomically. Raises ``ConfigError``
+    when the file does not list ``old`` or the result would not load.
+    """
+    name = os.fspath(path)
+    text = Path(path).read_text("utf-8")
+    root = compose(text, name)
+    node = _feed_url_node(root, old)
+    if node is None:
+        raise ConfigError(f"no feed with url {quote(old)} to rewrite", path=name)
+    plain = node.style in (None, "") and re.fullmatch(r"[\w:/?#\[\]@!$&'()*+,;=.~%-]+", new)
+    replacement = new if plain else json.dumps(new)
+    updated = text[: node.start_mark.index] + replacement + text[node.end_mark.index :]
+    parse_config(updated, name)
+    temporary = Path(f"{name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_text(updated, "utf-8")
+        os.chmod(temporary, Path(path).stat().st_mode & 0o7777)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _feed_url_node(root: Node | None, url: str) -> ScalarNode | None:
+    if not isinstance(root, MappingNode):
+        return None
+    for key, value in root.value:
+        if key.value != "feeds" or not isinstance(value, SequenceNode):
+            continue
+        for item in value.value:
+            if not isinstance(item, MappingNode):
+                continue
+            for field_key, field_value in item.value:
+                if (
+                    field_key.value == "url"
+                    and isinstance(field_value, ScalarNode)
+                    and field_value.value.strip() == url
+                ):
+                    return field_value
+    return None
+
+
+def database_path(config: Config) -> Path:
+    """``settings.database`` as a path: a relative one is taken from the config file's folder."""
+    database = Path(config.settings.database).expanduser()
+    if database.is_absolute() or config.path is None:
+        return database
+    return config.path.parent / database
