@@ -176,7 +176,8 @@ def cli(
 
     \b
     Example:
-      aggregator poll                 # fetch due feeds into archive/archive.db
+      aggregator run                  # the daemon: keep archive/archive.db up to date
+      aggregator poll                 # or one pass over the feeds that are due
       aggregator search "climate"     # ranked results with snippets
       aggregator status               # one row per feed
     """
