@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from aggregator import extract as extract_module
 from aggregator.errors import ExtractError
 from aggregator.extract import clean_feed_html, extract, is_boilerplate_line, plain_text
 from tests.server import TestServer
@@ -113,6 +114,94 @@ def test_url_is_never_fetched(server: TestServer) -> None:
     assert server.requests == []
 
 
+# --- comment threads found by their structure -------------------------------------------------
+
+BLOG_POST = (
+    "<h1>Le compost en appartement, mode d'emploi</h1>"
+    "<p>Un lombricomposteur tient sous un évier et transforme les épluchures en un terreau "
+    "noir et fin en quelques mois, sans odeur si on le nourrit avec modération.</p>"
+    "<p>Il faut compter environ deux cents vers pour commencer, que l'on trouve chez les "
+    "jardiniers du quartier ou auprès de la déchetterie municipale.</p>"
+    "<p>Les agrumes, l'ail et les oignons sont à éviter, car ils acidifient le bac.</p>"
+)
+
+
+def plain_comments(texts: list[str], reply: str = "Répondre") -> str:
+    """Comments as a theme without telling class names writes them."""
+    items = "".join(
+        f"<li class='k{i}'><div><b>Lecteur {i}</b> <span>3 mars 2024</span></div>"
+        f"<div><p>{text}</p></div><a href='#c{i}'>{reply}</a></li>"
+        for i, text in enumerate(texts)
+    )
+    return f"<div><h3>{len(texts)} réflexions sur cet article</h3><ol>{items}</ol></div>"
+
+
+COMMENTS = [
+    "Merci pour ces conseils, je vais essayer dès ce week-end.",
+    "Chez moi les moucherons ont été un vrai problème au début.",
+    "Où trouvez-vous des vers à Lyon ?",
+]
+
+
+def test_comments_inside_the_article_are_found_by_their_shape() -> None:
+    thread = plain_comments(COMMENTS * 2)
+    html = html_page(f"<article><div>{BLOG_POST}</div>{thread}</article>", "", ' lang="fr"')
+    text = extract(html).text
+    assert "Un lombricomposteur tient sous un évier" in text
+    assert "Les agrumes, l'ail et les oignons sont à éviter" in text
+    for leak in ("Merci pour ces conseils", "moucherons", "Lecteur", "Répondre", "réflexions"):
+        assert leak not in text
+
+
+def test_feed_content_loses_a_comment_thread_too() -> None:
+    text = clean_feed_html(BLOG_POST + plain_comments(COMMENTS, reply="Reply"))
+    assert "Un lombricomposteur" in text
+    assert "moucherons" not in text
+    assert "Reply" not in text
+
+
+def test_a_forum_thread_keeps_its_opening_post() -> None:
+    page = PAGES_DIR / "forum_thread.html"
+    text = extract(page.read_bytes()).text
+    assert text.startswith("Vor einem Jahr habe ich zwei Module")
+    assert "Danke für den Bericht" not in text
+    assert "Heike_R" not in text
+
+
+LOOK_ALIKES = {
+    # Two comments are not enough to call a run a thread.
+    "two-comments": plain_comments(COMMENTS[:2]),
+    # Related articles: same shape, but no reply links.
+    "related-list": "<ul>"
+    + "".join(f"<li><a href='/{i}'>{text}</a></li>" for i, text in enumerate(COMMENTS))
+    + "</ul>",
+    # A "Reply" link in one of several same-shaped blocks is not a thread.
+    "one-reply-link": "".join(
+        f"<div><p>{text}</p><a href='#'>{'Reply' if i == 0 else 'Details'}</a></div>"
+        for i, text in enumerate(COMMENTS * 2)
+    ),
+}
+
+
+@pytest.mark.parametrize("extra", LOOK_ALIKES.values(), ids=LOOK_ALIKES.keys())
+def test_look_alikes_are_not_threads(extra: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a thread, the blocks reach trafilatura untouched (what it keeps is its call)."""
+    html = html_page(f"<article>{BLOG_POST}{extra}</article>", "", ' lang="fr"')
+    text = extract(html).text
+    monkeypatch.setattr(extract_module, "_prune_threads", lambda tree: None)
+    assert text == extract(html).text
+
+
+def test_the_block_with_most_of_the_text_is_never_a_thread() -> None:
+    """Same-shaped sections with reply links that hold the article itself stay."""
+    sections = "".join(
+        f"<div><h2>Étape {i}</h2><p>{text} {BLOG_POST[60:300]}</p><a href='#'>Répondre</a></div>"
+        for i, text in enumerate(COMMENTS)
+    )
+    text = extract(html_page(f"<article><h1>Compost</h1>{sections}</article>")).text
+    assert all(comment in text for comment in COMMENTS)
+
+
 # --- the line filter -------------------------------------------------------------------------
 
 
@@ -181,6 +270,10 @@ def test_url_is_never_fetched(server: TestServer) -> None:
         "Diese Website verwendet Cookies.",
         "Ce site utilise des cookies pour améliorer votre expérience.",
         "Este sitio web utiliza cookies propias y de terceros.",
+        "You must log in or register to reply here.",
+        "Sie müssen sich anmelden oder registrieren, um hier zu antworten.",
+        "Vous devez vous connecter ou vous inscrire pour répondre ici.",
+        "Debes iniciar sesión o registrarte para responder aquí.",
     ],
 )
 def test_boilerplate_lines_are_recognised(line: str) -> None:
@@ -209,6 +302,7 @@ def test_boilerplate_lines_are_recognised(line: str) -> None:
         "Leave a light on, she said, because the power cuts come at night.",
         "Twitter was renamed X in 2023, and many advertisers left the platform soon after.",
         "Die Stadt will bis Ende 2026 insgesamt vierzehn Lücken im Radwegenetz schließen.",
+        "Sie müssen sich anmelden, um einen Termin beim Bürgeramt zu bekommen.",
         "",
     ],
 )
