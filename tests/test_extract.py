@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from aggregator import extract as extract_module
 from aggregator.errors import ExtractError
-from aggregator.extract import clean_feed_html, extract, is_boilerplate_line, plain_text
+from aggregator.extract import _pruning, clean_feed_html, extract, is_boilerplate_line, plain_text
 from tests.server import TestServer
 
 PAGES_DIR = Path(__file__).parent / "data" / "pages"
@@ -188,7 +187,7 @@ def test_look_alikes_are_not_threads(extra: str, monkeypatch: pytest.MonkeyPatch
     """Without a thread, the blocks reach trafilatura untouched (what it keeps is its call)."""
     html = html_page(f"<article>{BLOG_POST}{extra}</article>", "", ' lang="fr"')
     text = extract(html).text
-    monkeypatch.setattr(extract_module, "_prune_threads", lambda tree: None)
+    monkeypatch.setattr(_pruning, "_prune_threads", lambda tree: None)
     assert text == extract(html).text
 
 

@@ -1,0 +1,125 @@
+"""Page HTML -> clean article text and metadata.
+
+The only package that uses trafilatura and lxml. One page goes through four steps:
+
+1. decode the bytes (BOM, ``<meta charset>``, else UTF-8) and parse them once with lxml
+   (``_document``);
+2. prune the boilerplate that trafilatura keeps when a theme puts it inside the article
+   container: comment threads and forms, share bars, newsletter boxes, cookie banners (by
+   their class names), and comment threads and forum replies (by their structure)
+   (``_pruning``);
+3. let trafilatura pick the main content (comments off, its cross-call deduplication off, so
+   the output never depends on earlier calls) and the metadata. Its fast pass decides unless
+   the result is mostly menu-like short lines; then its full pass gives a second opinion
+   (``_main_text``; the language and canonical URL the page declares: ``_metadata``);
+4. render trafilatura's tree as plain text, one paragraph per block, and drop the lines that
+   are boilerplate (copyright, "Advertisement", "Read more: ...", share and subscribe prompts)
+   in English, German, French and Spanish (``_render``, ``_line_filter``).
+
+Feed content (HTML from an RSS/Atom entry) goes through steps 1, 2 and 4 in
+``clean_feed_html``: it is the article already, so trafilatura's page heuristics are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+
+import trafilatura
+
+from aggregator.errors import ExtractError
+from aggregator.extract._document import decode, parse
+from aggregator.extract._line_filter import is_boilerplate_line
+from aggregator.extract._main_text import article_text
+from aggregator.extract._metadata import (
+    canonical_url,
+    date_params,
+    language_code,
+    page_lang,
+    parse_date,
+)
+from aggregator.extract._pruning import prune_boilerplate
+from aggregator.extract._render import render
+from aggregator.models import Extracted
+
+__all__ = ["MAX_PAGE_TAGS", "clean_feed_html", "extract", "is_boilerplate_line", "plain_text"]
+
+
+#: Pages with more markup than this are not extracted (news pages have a few thousand tags).
+MAX_PAGE_TAGS = 100_000
+
+_WORD = re.compile(r"\w+")
+_MIN_WORDS = 3  # fewer is a stray label ("Home"), not an article
+
+
+def extract(html: str | bytes, url: str | None = None, *, encoding: str | None = None) -> Extracted:
+    """Extract the article text and metadata of a page.
+
+    ``url`` is where the page came from: it resolves a relative canonical link and helps the
+    metadata; nothing is ever downloaded. ``encoding`` is the charset of the HTTP
+    Content-Type header, if any (it outranks the page's own ``<meta charset>``). Raises
+    ``ExtractError`` when the input is not HTML or holds no article text.
+    """
+    tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
+    if tags > MAX_PAGE_TAGS:
+        # Real articles have a few thousand; a million nested elements is an attack on memory.
+        raise ExtractError(f"the page has more than {MAX_PAGE_TAGS:,} tags: not extracted")
+    text = decode(html, encoding) if isinstance(html, bytes) else html
+    try:
+        tree = parse(text)
+        canonical = canonical_url(tree, url)
+        lang = page_lang(tree)
+        prune_boilerplate(tree)
+        body = article_text(tree, url)
+        if len(_WORD.findall(body, 0, 1000)) < _MIN_WORDS:
+            raise ExtractError("no article text was found on the page")
+        metadata = trafilatura.extract_metadata(tree, url, date_params())
+    except ExtractError:
+        raise
+    except Exception as exc:
+        raise ExtractError(f"the page could not be processed: {exc}") from exc
+    return Extracted(
+        text=body,
+        title=metadata.title or None,
+        author=metadata.author or None,
+        published=parse_date(metadata.date),
+        lang=lang or language_code(metadata.language),
+        canonical_url=canonical,
+        sitename=metadata.sitename or None,
+    )
+
+
+def clean_feed_html(html: str, url: str | None = None) -> str:
+    """Turn the HTML content of a feed entry into clean text, filtered like ``extract``'s.
+
+    Returns ``""`` when nothing but boilerplate (or nothing at all) is left. ``url`` is the
+    entry's link; the text keeps no links, so it is accepted for symmetry with ``extract``.
+    """
+    if not html.strip():
+        return ""
+    try:
+        tree = parse(f"<html><body>{html}</body></html>")
+        prune_boilerplate(tree)
+        return render(tree.body)
+    except ExtractError:
+        return ""
+    except Exception as exc:
+        raise ExtractError(f"the feed content could not be processed: {exc}") from exc
+
+
+def plain_text(text: str) -> str:
+    """A one-line field (a title, an author) as plain text: markup removed, spaces collapsed.
+
+    Feeds put escaped HTML in titles; what we store is the words, never the tags.
+    """
+    if "<" not in text and "&" not in text:
+        return " ".join(text.split())
+    try:
+        tree = parse(f"<html><body><div>{text}</div></body></html>")
+        for element in tree.xpath("//script|//style|//template"):
+            element.drop_tree()
+        words = tree.body.text_content()
+    except ExtractError:
+        words = ""
+    except Exception as exc:
+        raise ExtractError(f"the text could not be processed: {exc}") from exc
+    return " ".join(words.split())
