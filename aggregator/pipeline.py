@@ -20,7 +20,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
@@ -237,9 +237,25 @@ def _join_warnings(*warnings: str | None) -> str | None:
     return "; ".join(w for w in warnings if w) or None
 
 
-def _due(decision: schedule.Decision) -> datetime:
+def _feed_poll(
+    feed: FeedState,
+    now: datetime,
+    result: FetchResult,
+    decision: schedule.Decision,
+) -> FeedPoll:
+    """What every successful fetch saves: validators, the schedule, a move."""
     assert decision.next_poll_at is not None, "only failures retire a feed"
-    return decision.next_poll_at
+    return FeedPoll(
+        feed_id=feed.id,
+        polled_at=now,
+        status=result.status,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        next_poll_at=decision.next_poll_at,
+        next_poll_reason=decision.reason,
+        interval=decision.interval,
+        moved_to=result.permanent_redirect,
+    )
 
 
 def _hint_interval(ttl_minutes: int | None, update_interval: float | None) -> float | None:
@@ -348,17 +364,7 @@ class Pipeline:
             # Nothing changed (a 304, or the same bytes under validators that lie): no parsing.
             times = await self.store_call(self.store.entry_times, feed.id)
             decision = self._decide(feed, now, cache_seconds, times, stored_hint=feed.hint_interval)
-            poll = FeedPoll(
-                feed_id=feed.id,
-                polled_at=now,
-                status=result.status,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                next_poll_at=_due(decision),
-                next_poll_reason=decision.reason,
-                interval=decision.interval,
-                moved_to=result.permanent_redirect,
-            )
+            poll = _feed_poll(feed, now, result, decision)
             await self.store_call(self.store.save_poll, poll)
             log.info("event=unchanged feed=%s status=%d", feed.url, result.status)
             return self._ok(feed, poll, started, not_modified=True)
@@ -411,19 +417,11 @@ class Pipeline:
         decision = self._decide(
             feed, now, cache_seconds, times, ttl=parsed.ttl, update_interval=parsed.update_interval
         )
-        poll = FeedPoll(
-            feed_id=feed.id,
-            polled_at=now,
-            status=result.status,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            next_poll_at=_due(decision),
-            next_poll_reason=decision.reason,
-            interval=decision.interval,
+        poll = replace(
+            _feed_poll(feed, now, result, decision),
             body_sha256=body_sha256,
             parsed=True,
             hint_interval=hint,
-            moved_to=result.permanent_redirect,
             title=parsed.title,
             site_url=parsed.site_url,
             warning=_join_warnings(

@@ -12,6 +12,19 @@ from aggregator.models import ArticleRecord, PageRecord
 from aggregator.store._schema import to_db_time
 
 
+def _identity(record: ArticleRecord) -> tuple[str | None, ...]:
+    """guid, url, canonical_url, title, author, published, updated: who the article is."""
+    return (
+        record.guid,
+        record.url,
+        record.canonical_url,
+        record.title,
+        record.author,
+        to_db_time(record.published),
+        to_db_time(record.updated),
+    )
+
+
 def save_article(
     conn: sqlite3.Connection, feed_id: int, record: ArticleRecord, now: str | None
 ) -> str:
@@ -126,13 +139,7 @@ def _insert_article(
         """,
         (
             feed_id,
-            record.guid,
-            record.url,
-            record.canonical_url,
-            record.title,
-            record.author,
-            to_db_time(record.published),
-            to_db_time(record.updated),
+            *_identity(record),
             record.summary,
             record.content,
             record.content_source,
@@ -223,13 +230,7 @@ def _adopt_if_earlier(
         """,
         (
             feed_id,
-            record.guid,
-            record.url,
-            record.canonical_url,
-            record.title,
-            record.author,
-            to_db_time(record.published),
-            to_db_time(record.updated),
+            *_identity(record),
             article_id,
             date,
         ),
