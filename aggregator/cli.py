@@ -566,6 +566,8 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
             _check_daemon(obj, store, parse_duration(max_age))
             return
         feeds = store.feeds()
+        extraction = store.extraction_stats()
+        learned = store.learned_boilerplate()
     now = utcnow()
     if as_json:
         _echo_json(
@@ -587,6 +589,7 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
                     "error_count": f.error_count,
                     "last_error": f.last_error,
                     "disabled_reason": f.disabled_reason,
+                    "extraction": extraction.get(f.id, {}),
                 }
                 for f in feeds
             ]
@@ -600,6 +603,7 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
         ("next poll", "left"),
         ("HTTP", "right"),
         ("articles", "right"),
+        ("text from page", "right"),
         ("errors", "right"),
         ("last error", "left"),
     ):
@@ -620,6 +624,7 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
             escape(next_poll),
             str(f.last_status or "-"),
             str(f.articles),
+            _text_from_page(extraction.get(f.id)),
             str(f.error_count),
             escape(f.last_error or ""),
         )
@@ -637,6 +642,41 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
                 "`aggregator poll --update-config` writes it into feeds.yaml",
                 highlight=False,
             )
+    _print_extraction_problems(obj.stdout, feeds, extraction)
+    if learned:
+        sites = len({row["site"] for row in learned})
+        obj.stdout.print(
+            f"learned boilerplate: {len(learned)} lines on {sites} sites"
+            " (see them with: aggregator boilerplate)",
+            highlight=False,
+        )
+
+
+def _text_from_page(stats: dict[str, Any] | None) -> str:
+    """ "40/50 (82%)": articles whose text is the page's, and how long it is against the
+    feed's own text (the mean of page words / feed words, when the feed has text)."""
+    if not stats:
+        return "-"
+    total = stats["from_page"] + stats["from_feed"] + stats["without_text"]
+    shown = f"{stats['from_page']}/{total}"
+    if stats["page_to_feed"] is not None:
+        shown += f" (x{stats['page_to_feed']:.1f})"
+    return shown
+
+
+def _print_extraction_problems(
+    console: Console, feeds: Sequence[FeedState], extraction: dict[int, dict[str, Any]]
+) -> None:
+    for f in feeds:
+        stats = extraction.get(f.id)
+        if not stats or not (stats["page_failed"] or stats["page_timeout"]):
+            continue
+        failed = stats["page_failed"] + stats["page_timeout"]
+        console.print(
+            f"[yellow]extraction:[/] {escape(f.label)}: {failed} pages gave no text"
+            f" (last: {escape(stats['last_error'] or 'unknown')})",
+            highlight=False,
+        )
 
 
 @cli.command()
@@ -656,6 +696,52 @@ def revive(obj: Context, feed: str) -> None:
         for match in matches:
             store.revive(match.id)
             obj.stdout.print(f"revived: {escape(match.label)} is polled at the next poll")
+
+
+@cli.command()
+@click.argument("site", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the lines as JSON.")
+@click.option(
+    "--forget",
+    is_flag=True,
+    help="Forget what was learned for SITE (its archived articles keep their text).",
+)
+@click.pass_obj
+def boilerplate(obj: Context, site: str | None, as_json: bool, forget: bool) -> None:
+    """The lines learned as each site's boilerplate, removed from its articles.
+
+    A line that appears on many archived pages of one site (a share bar, a sign-off, a
+    newsletter pitch) is learned after each poll that brings new articles of the site
+    (settings.learn_boilerplate turns this off).
+
+    \b
+    Example:
+      aggregator boilerplate
+      aggregator boilerplate example.com --json
+      aggregator boilerplate example.com --forget
+    """
+    if forget and not site:
+        fail("--forget needs the SITE whose lines to forget", status=2)
+    with _errors_to_exit(), obj.open_store(must_exist=True) as store:
+        if forget:
+            assert site is not None
+            forgotten = store.forget_boilerplate(site)
+            obj.stdout.print(f"forgot {forgotten} learned lines of {escape(site)}")
+            return
+        rows = store.learned_boilerplate(site)
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        obj.stdout.print("no boilerplate learned" + (f" for {escape(site)}" if site else ""))
+        return
+    table = Table(show_edge=False)
+    table.add_column("site")
+    table.add_column("pages", justify="right")
+    table.add_column("line", overflow="fold")
+    for row in rows:
+        table.add_row(escape(row["site"]), f"{row['pages']}/{row['sample']}", escape(row["line"]))
+    obj.stdout.print(table)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -101,6 +101,8 @@ class Extracted:
     canonical_url: str | None = None
     """The page's rel=canonical / og:url, absolute, when it declares one."""
     sitename: str | None = None
+    method: str = "trafilatura"
+    """Which of the extractor's paths produced ``text`` (its main path, or a fallback)."""
 
 
 # --- What the pipeline hands to the store, and what the store reports back -------------------
@@ -120,6 +122,27 @@ class PageRecord:
     """Of the raw (uncompressed) body."""
     body: bytes
     """zlib-compressed raw body."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExtractionReport:
+    """How an article's text was obtained, recorded on the article (``status`` shows it)."""
+
+    extractor: str | None = None
+    """The extractor and its version (``aggregator.extract.EXTRACTOR``) when a page was read."""
+    method: str | None = None
+    """Which of the extractor's paths produced the page text (``Extracted.method``)."""
+    page_words: int | None = None
+    """Words of the page's extracted text; None when no page text was had."""
+    feed_words: int = 0
+    """Words of the feed entry's own content (or summary)."""
+    fallback: str | None = None
+    """Why the text is not the page's, when it is not: 'feed-longer' (the feed's own content
+    was longer), 'page-failed' (see ``error``), 'page-timeout', 'no-page'."""
+    error: str | None = None
+    """Why the page gave no text (fetch or extraction error)."""
+    boilerplate_lines: int = 0
+    """Lines removed because they repeat across the site's archived pages."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -150,6 +173,9 @@ class ArticleRecord:
     content_hash: str | None
     tags: tuple[str, ...] = ()
     page: PageRecord | None = None
+    site: str | None = None
+    """The host the text came from (``boilerplate.site_of`` of the page, else of the link)."""
+    extraction: ExtractionReport = field(default_factory=ExtractionReport)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

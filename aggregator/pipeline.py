@@ -26,6 +26,7 @@ from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from aggregator import dedup, schedule
+from aggregator.boilerplate import site_of, strip
 from aggregator.config import Config, FeedConfig
 from aggregator.errors import (
     AggregatorError,
@@ -36,11 +37,12 @@ from aggregator.errors import (
     StoreError,
     WorkerError,
 )
-from aggregator.extract import clean_feed_html, extract, plain_text
+from aggregator.extract import EXTRACTOR, clean_feed_html, extract, plain_text
 from aggregator.fetch import Fetcher
 from aggregator.models import (
     ArticleRecord,
     Entry,
+    ExtractionReport,
     FeedFailure,
     FeedPoll,
     FeedState,
@@ -70,6 +72,10 @@ ARTICLES_PER_FEED = 8
 #: Page URLs remembered as already fetched in this run (so two feeds polled at the same time
 #: do not fetch one story twice); the oldest are forgotten beyond this many.
 CLAIMED_PAGES = 50_000
+#: Sites whose learned boilerplate is kept in memory (the least recently read are dropped).
+CACHED_SITES = 2_000
+#: New articles of a site after which its boilerplate is learned again.
+LEARN_EVERY = 10
 
 
 def utcnow() -> datetime:
@@ -145,33 +151,58 @@ def prepare_article(
     feed_language: str | None = None,
     extract_page: bool = True,
     clean_feed: bool = True,
+    page_error: str | None = None,
+    site_boilerplate: frozenset[str] = frozenset(),
 ) -> ArticleRecord:
     """Turn an entry (and its fetched page, if any) into the record the store keeps.
 
     Runs in a pool worker. The page's extracted text wins unless it is shorter than the
-    feed's own content, which is then used instead (cleaned the same way). When a first try ran
-    out of time, the pipeline asks again without extracting the page, then without cleaning
-    the feed's HTML: the entry is kept whatever its content does to our parsers.
+    feed's own content, which is then used instead (cleaned the same way); the lines learned
+    as the site's boilerplate are removed from either. When a first try ran out of time, the
+    pipeline asks again without extracting the page, then without cleaning the feed's HTML:
+    the entry is kept whatever its content does to our parsers. ``page_error`` says why
+    there is no page when fetching it failed; how the text was obtained is recorded on the
+    record (``ArticleRecord.extraction``).
     """
     feed_html = (entry.content or entry.summary) if clean_feed else None
     feed_text = clean_feed_html(feed_html, entry.url) if feed_html else ""
     summary = clean_feed_html(entry.summary, entry.url) if entry.summary and clean_feed else None
     extracted = None
-    if extract_page and page is not None and page.body and _is_html(page):
+    if page is None or not extract_page:
+        pass  # page_error says why, if there was a page to read
+    elif not page.body:
+        page_error = f"the page was empty (HTTP {page.status})"
+    elif not _is_html(page):
+        page_error = f"the page is not HTML ({page.content_type})"
+    else:
         try:
             extracted = extract(page.body, page.final_url, encoding=_charset(page))
         except ExtractError as exc:
-            log.info("event=extract_failed url=%s error=%r", page.final_url, str(exc))
+            page_error = str(exc)
+            log.info("event=extract_failed url=%s error=%r", page.final_url, page_error)
 
-    page_words = len(dedup.words(extracted.text)) if extracted else 0
+    site = site_of(page.final_url if page is not None else entry.url)
+    page_text, page_removed = strip(extracted.text, site_boilerplate) if extracted else ("", 0)
+    feed_text, feed_removed = strip(feed_text, site_boilerplate)
+    page_words = len(dedup.words(page_text)) if extracted else 0
     feed_words = len(dedup.words(feed_text))
     content: str | None
     if extracted and page_words >= feed_words:
-        content, source, word_count = extracted.text, "page", page_words
+        content, source, word_count, removed = page_text, "page", page_words, page_removed
     elif feed_text:
-        content, source, word_count = feed_text, "feed", feed_words
+        content, source, word_count, removed = feed_text, "feed", feed_words, feed_removed
     else:
-        content, source, word_count = None, "none", 0
+        content, source, word_count, removed = None, "none", 0, 0
+    if source == "page":
+        fallback = None
+    elif extracted:
+        fallback = "feed-longer"
+    elif not extract_page:
+        fallback = "page-timeout"
+    elif page_error:
+        fallback = "page-failed"
+    else:
+        fallback = "no-page"
 
     url_key = dedup.canonical_url(entry.url) if entry.url else None
     canonical = url_key
@@ -200,6 +231,16 @@ def prepare_article(
         content_hash=dedup.content_hash(content) if content else None,
         tags=entry.tags,
         page=_page_record(page) if archive_page and page is not None and page.body else None,
+        site=site,
+        extraction=ExtractionReport(
+            extractor=EXTRACTOR if extracted else None,
+            method=extracted.method if extracted else None,
+            page_words=page_words if extracted else None,
+            feed_words=feed_words,
+            fallback=fallback,
+            error=page_error,
+            boilerplate_lines=removed,
+        ),
     )
 
 
@@ -303,6 +344,9 @@ class Pipeline:
         self.rng = rng or random.Random()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-db")
         self._claimed: OrderedDict[str, None] = OrderedDict()
+        self._boilerplate: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._unlearned: dict[str, int] = {}
+        self._learned_once: set[str] = set()
 
     def close(self) -> None:
         """Wait for the store's thread: a transaction in flight commits or rolls back."""
@@ -403,12 +447,12 @@ class Pipeline:
 
         async def article(entry: Entry, fingerprint: str) -> ArticleRecord:
             async with limit:
-                page = None
+                page = error = None
                 if self.fetch_articles and entry.url is not None:
                     key = dedup.canonical_url(entry.url)
                     if entry.id in known or (key not in archived and self._claim(key)):
-                        page = await self._fetch_page(entry.url)
-                return await self._article(entry, fingerprint, page, parsed.language)
+                        page, error = await self._fetch_page(entry.url)
+                return await self._article(entry, fingerprint, page, parsed.language, error)
 
         records = await asyncio.gather(*(article(e, fp) for e, fp in todo))
         hint = _hint_interval(parsed.ttl, parsed.update_interval)
@@ -434,6 +478,7 @@ class Pipeline:
             seen_entry_ids=tuple(seen),
         )
         counts = await self.store_call(self.store.save_poll, poll)
+        await self._learn(records)
         log.info(
             "event=polled feed=%s status=%d entries=%d new=%d updated=%d duplicate=%d next=%r",
             feed.url,
@@ -474,18 +519,29 @@ class Pipeline:
         return configured.interval if configured is not None else None
 
     async def _article(
-        self, entry: Entry, fingerprint: str, page: FetchResult | None, language: str | None
+        self,
+        entry: Entry,
+        fingerprint: str,
+        page: FetchResult | None,
+        language: str | None,
+        page_error: str | None = None,
     ) -> ArticleRecord:
         """prepare_article in a worker, within EXTRACT_TIMEOUT; a page or feed content that
         runs out the clock is left out, the entry is kept."""
+        site = site_of(page.final_url if page is not None else entry.url)
+        learned = await self._site_boilerplate(site)
         attempts = ((True, True), (False, True), (False, False))  # (extract page, clean feed)
         for number, (extract_page, clean_feed) in enumerate(attempts, 1):
+            if number == 2 and page is not None:
+                page_error = f"extracting the page took over {EXTRACT_TIMEOUT:g} s"
             prepare = functools.partial(
                 prepare_article,
                 archive_page=self.settings.archive_pages,
                 feed_language=language,
                 extract_page=extract_page,
                 clean_feed=clean_feed,
+                page_error=page_error,
+                site_boilerplate=learned,
             )
             try:
                 if number == len(attempts):  # cheap and pure Python: no worker needed
@@ -506,12 +562,43 @@ class Pipeline:
             self._claimed.popitem(last=False)
         return True
 
-    async def _fetch_page(self, url: str) -> FetchResult | None:
+    async def _fetch_page(self, url: str) -> tuple[FetchResult | None, str | None]:
+        """The page, or why there is none."""
         try:
-            return await self.fetcher.fetch(url, accept=PAGE_ACCEPT)
+            return await self.fetcher.fetch(url, accept=PAGE_ACCEPT), None
         except FetchError as exc:
             log.info("event=page_failed url=%s error=%r", url, str(exc))
-            return None
+            return None, str(exc)
+
+    async def _site_boilerplate(self, site: str | None) -> frozenset[str]:
+        """The lines learned as the site's boilerplate (read once, then after each learning)."""
+        if site is None or not self.settings.learn_boilerplate:
+            return frozenset()
+        learned = self._boilerplate.get(site)
+        if learned is None:
+            learned = await self.store_call(self.store.site_boilerplate, site)
+            self._boilerplate[site] = learned
+            if len(self._boilerplate) > CACHED_SITES:
+                self._boilerplate.popitem(last=False)
+        return learned
+
+    async def _learn(self, records: Sequence[ArticleRecord]) -> None:
+        """Learn the boilerplate of the sites that gained articles: each site once in this
+        process's life, then again after every ``LEARN_EVERY`` new articles of it."""
+        if not self.settings.learn_boilerplate:
+            return
+        for record in records:
+            if record.site and record.content:
+                self._unlearned[record.site] = self._unlearned.get(record.site, 0) + 1
+        for site, pending in list(self._unlearned.items()):
+            if pending < LEARN_EVERY and site in self._learned_once:
+                continue
+            del self._unlearned[site]
+            self._learned_once.add(site)
+            fresh = await self.store_call(self.store.learn_boilerplate, site, now=self.clock())
+            if fresh:
+                log.info("event=boilerplate_learned site=%s lines=%d", site, fresh)
+                self._boilerplate.pop(site, None)
 
     def _ok(
         self,

@@ -23,7 +23,7 @@ OWNERS = {
     "rich": {"cli"},
     "yaml": {"config"},
 }
-STAGES = {"fetch", "parse", "extract", "dedup"}
+STAGES = {"fetch", "parse", "extract", "dedup", "boilerplate"}
 LEAVES = {"models", "errors"}
 
 

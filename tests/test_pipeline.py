@@ -323,6 +323,11 @@ def test_an_extraction_past_its_time_limit_falls_back_to_the_feed(
         for r in store.query("SELECT title, content_source FROM articles")
     }
     assert sources == {"Deep page": "feed", "Fine page": "page"}
+    (deep,) = store.query(
+        "SELECT extract_fallback, extract_error FROM articles WHERE title = 'Deep page'"
+    )
+    assert deep["extract_fallback"] == "page-timeout"
+    assert "took over 0.3 s" in deep["extract_error"]
 
 
 def test_a_feed_with_too_many_entries_is_cut_and_says_so(store: Store, server: TestServer) -> None:

@@ -40,6 +40,7 @@ _SETTINGS_KEYS: Final = (
     "max_interval",
     "fetch_articles",
     "archive_pages",
+    "learn_boilerplate",
     "allow_private_networks",
     "allowed_private_hosts",
     "smtp",
@@ -98,6 +99,9 @@ class Reader:
             max_interval=self.get(fields, "max_interval", self.duration, default.max_interval),
             fetch_articles=self.get(fields, "fetch_articles", self.boolean, default.fetch_articles),
             archive_pages=self.get(fields, "archive_pages", self.boolean, default.archive_pages),
+            learn_boilerplate=self.get(
+                fields, "learn_boilerplate", self.boolean, default.learn_boilerplate
+            ),
             allow_private_networks=self.get(
                 fields, "allow_private_networks", self.boolean, default.allow_private_networks
             ),

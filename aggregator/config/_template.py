@@ -32,6 +32,9 @@ settings:
   fetch_articles: true
   # Keep the raw HTML of each page, compressed (for reextract and WARC export).
   archive_pages: true
+  # Learn the lines that repeat on many pages of one site (share bars, sign-offs,
+  # newsletter pitches) and remove them from that site's articles.
+  learn_boilerplate: true
   # Refuse loopback, private and link-local addresses (checked on every hop).
   allow_private_networks: false
   # Exceptions to that rule: `host` or `host:port` exactly as written in feed URLs.

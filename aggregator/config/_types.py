@@ -40,6 +40,7 @@ class Settings:
     max_interval: float = 24 * 60 * 60
     fetch_articles: bool = True
     archive_pages: bool = True
+    learn_boilerplate: bool = True
     allow_private_networks: bool = False
     allowed_private_hosts: tuple[str, ...] = ()
     smtp: SmtpSettings = field(default_factory=SmtpSettings)

@@ -41,8 +41,21 @@ from aggregator.extract._pruning import prune_boilerplate
 from aggregator.extract._render import render
 from aggregator.models import Extracted
 
-__all__ = ["MAX_PAGE_TAGS", "clean_feed_html", "extract", "is_boilerplate_line", "plain_text"]
+__all__ = [
+    "EXTRACTOR",
+    "MAX_PAGE_TAGS",
+    "clean_feed_html",
+    "extract",
+    "is_boilerplate_line",
+    "plain_text",
+]
 
+
+#: Bumped whenever a change to this package changes the text it extracts, so that articles
+#: extracted by an older revision can be found (and re-extracted from their archived pages).
+REVISION = 1
+#: The extractor's name and version as recorded on every article.
+EXTRACTOR = f"aggregator-extract/{REVISION} trafilatura/{trafilatura.__version__}"
 
 #: Pages with more markup than this are not extracted (news pages have a few thousand tags).
 MAX_PAGE_TAGS = 100_000

@@ -32,6 +32,7 @@ from aggregator.models import (
     SaveCounts,
     SearchHit,
 )
+from aggregator.store import _sites
 from aggregator.store._articles import save_article
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
 
@@ -480,6 +481,53 @@ class Store:
             )
             for row in rows
         ]
+
+    def site_boilerplate(self, site: str) -> frozenset[str]:
+        """The keys (``boilerplate.line_key``) of the lines learned as the site's boilerplate."""
+        with self._errors("reading learned boilerplate"):
+            return _sites.learned_keys(self.db.conn, site)
+
+    def learn_boilerplate(self, site: str, *, now: datetime) -> int:
+        """Learn the lines the site's articles repeat and remove them from its archived
+        articles (see ``aggregator.boilerplate``); returns how many lines are new."""
+        with self._errors("learning boilerplate"), self._transaction() as conn:
+            return _sites.learn(conn, site, to_db_time(now))
+
+    def learned_boilerplate(self, site: str | None = None) -> list[dict[str, Any]]:
+        """The learned lines (of one site, or of all), most frequent first."""
+        where, args = ("WHERE site = ?", [site]) if site else ("", [])
+        return self.query(
+            f"SELECT site, line, pages, sample, learned_at FROM site_boilerplate {where}"
+            " ORDER BY site, pages DESC, line",
+            args,
+        )
+
+    def forget_boilerplate(self, site: str) -> int:
+        """Forget what was learned for a site (its articles keep their text); returns lines."""
+        with self._errors("forgetting boilerplate"), self._transaction() as conn:
+            return conn.execute("DELETE FROM site_boilerplate WHERE site = ?", (site,)).rowcount
+
+    def extraction_stats(self) -> dict[int, dict[str, Any]]:
+        """Per feed: where its articles' text came from and how extraction fared."""
+        rows = self.query(
+            """
+            SELECT feed_id,
+                count(*) FILTER (WHERE content_source = 'page') AS from_page,
+                count(*) FILTER (WHERE content_source = 'feed') AS from_feed,
+                count(*) FILTER (WHERE content_source = 'none') AS without_text,
+                count(*) FILTER (WHERE extract_fallback = 'page-failed') AS page_failed,
+                count(*) FILTER (WHERE extract_fallback = 'page-timeout') AS page_timeout,
+                count(*) FILTER (WHERE extract_fallback = 'feed-longer') AS feed_longer,
+                avg(CASE WHEN content_source = 'page' AND feed_words > 0
+                    THEN 1.0 * page_words / feed_words END) AS page_to_feed,
+                sum(boilerplate_lines) AS boilerplate_lines,
+                (SELECT extract_error FROM articles AS last
+                    WHERE last.feed_id = articles.feed_id AND extract_error IS NOT NULL
+                    ORDER BY id DESC LIMIT 1) AS last_error
+            FROM articles GROUP BY feed_id
+            """
+        )
+        return {row.pop("feed_id"): row for row in rows}
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables."""

@@ -25,6 +25,34 @@ def _identity(record: ArticleRecord) -> tuple[str | None, ...]:
     )
 
 
+#: The columns of ``_quality``, in order.
+_QUALITY_COLUMNS = (
+    "site",
+    "extractor",
+    "extract_method",
+    "extract_fallback",
+    "extract_error",
+    "page_words",
+    "feed_words",
+    "boilerplate_lines",
+)
+
+
+def _quality(record: ArticleRecord) -> tuple[str | int | None, ...]:
+    """Where the text came from and how it was obtained (see ``ExtractionReport``)."""
+    report = record.extraction
+    return (
+        record.site,
+        report.extractor,
+        report.method,
+        report.fallback,
+        report.error,
+        report.page_words,
+        report.feed_words,
+        report.boilerplate_lines,
+    )
+
+
 def save_article(
     conn: sqlite3.Connection, feed_id: int, record: ArticleRecord, now: str | None
 ) -> str:
@@ -134,8 +162,9 @@ def _insert_article(
         """
         INSERT INTO articles (feed_id, guid, url, canonical_url, title, author, published,
             updated, summary, content, content_source, lang, word_count, content_hash,
-            tags, page_id, first_seen, last_seen)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            tags, page_id, first_seen, last_seen, site, extractor, extract_method,
+            extract_fallback, extract_error, page_words, feed_words, boilerplate_lines)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             feed_id,
@@ -150,6 +179,7 @@ def _insert_article(
             page_id,
             now,
             now,
+            *_quality(record),
         ),
     )
     assert cursor.lastrowid is not None
@@ -211,7 +241,14 @@ def _update_article(
             article_id,
         ),
     )
+    if record.content is not None:
+        _set_quality(conn, article_id, record)
     return True
+
+
+def _set_quality(conn: sqlite3.Connection, article_id: int, record: ArticleRecord) -> None:
+    assignments = ", ".join(f"{column} = ?" for column in _QUALITY_COLUMNS)
+    conn.execute(f"UPDATE articles SET {assignments} WHERE id = ?", (*_quality(record), article_id))
 
 
 def _adopt_if_earlier(
@@ -243,7 +280,7 @@ def _improve_article(
     """A second sighting may bring the page text the first one lacked: keep the better."""
     if record.content_source != "page" or record.content is None:
         return
-    conn.execute(
+    cursor = conn.execute(
         """
         UPDATE articles SET content = ?, content_source = 'page', word_count = ?,
             content_hash = ?, lang = coalesce(lang, ?), page_id = coalesce(?, page_id)
@@ -259,3 +296,5 @@ def _improve_article(
             record.word_count,
         ),
     )
+    if cursor.rowcount:
+        _set_quality(conn, article_id, record)

@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from aggregator.boilerplate import site_of
+
 
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run statements one by one inside the caller's transaction.
@@ -162,8 +164,48 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """How each article's text was obtained (extractor, path, fallback, error, lengths), and
+    the boilerplate lines learned per site from the archive."""
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE articles ADD COLUMN extractor TEXT;
+        ALTER TABLE articles ADD COLUMN extract_method TEXT;
+        ALTER TABLE articles ADD COLUMN extract_fallback TEXT;
+        ALTER TABLE articles ADD COLUMN extract_error TEXT;
+        ALTER TABLE articles ADD COLUMN page_words INTEGER;
+        ALTER TABLE articles ADD COLUMN feed_words INTEGER;
+        ALTER TABLE articles ADD COLUMN boilerplate_lines INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE articles ADD COLUMN site TEXT;
+        CREATE INDEX articles_site ON articles(site, id);
+        CREATE TABLE site_boilerplate (
+            site TEXT NOT NULL,
+            key TEXT NOT NULL,
+            line TEXT NOT NULL,
+            pages INTEGER NOT NULL,
+            sample INTEGER NOT NULL,
+            learned_at TEXT NOT NULL,
+            PRIMARY KEY (site, key)
+        ) WITHOUT ROWID;
+        """,
+    )
+    rows = conn.execute(
+        "SELECT articles.id, pages.final_url, articles.url FROM articles"
+        " LEFT JOIN pages ON pages.id = articles.page_id"
+    ).fetchall()
+    conn.executemany(
+        "UPDATE articles SET site = ? WHERE id = ?",
+        [(site_of(page_url or url), article_id) for article_id, page_url, url in rows],
+    )
+
+
 #: Numbered migrations: ``MIGRATIONS[n - 1]`` upgrades a database from version n-1 to n.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
