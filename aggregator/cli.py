@@ -13,7 +13,7 @@ import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -44,6 +44,8 @@ from aggregator.pipeline import (
     may_poll,
     utcnow,
 )
+from aggregator.reextract import ReextractSummary
+from aggregator.reextract import reextract as reextract_archive
 from aggregator.scheduler import TICK_SECONDS, run_daemon
 from aggregator.search import search as run_search
 from aggregator.search import split_snippet
@@ -742,6 +744,78 @@ def boilerplate(obj: Context, site: str | None, as_json: bool, forget: bool) -> 
     for row in rows:
         table.add_row(escape(row["site"]), f"{row['pages']}/{row['sample']}", escape(row["line"]))
     obj.stdout.print(table)
+
+
+@cli.command()
+@click.option(
+    "--feed",
+    "wanted",
+    multiple=True,
+    metavar="NAME_OR_URL",
+    help="Only the articles this feed delivered (repeatable).",
+)
+@click.option(
+    "--outdated", is_flag=True, help="Only articles an older version of the extractor produced."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
+@click.pass_obj
+def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bool) -> None:
+    """Extract the archived pages again and update their articles and the search index.
+
+    Articles gain what the extractor learned since they were archived and lose the lines
+    learned as their site's boilerplate. Running it twice changes nothing the second time.
+
+    \b
+    Example:
+      aggregator reextract
+      aggregator reextract --feed Example --outdated
+    """
+    with _errors_to_exit():
+        db_path = obj.db_path()
+        if not db_path.exists():
+            fail(f"no archive at {db_path}: run `aggregator poll` first (or pass --db)")
+        with ArchiveLock(db_path), Store(db_path) as store:
+            feed_ids = None
+            if wanted:
+                feeds = store.feeds()
+                feed_ids = []
+                for name in wanted:
+                    matches = [f.id for f in feeds if name in (f.url, f.name, f.title)]
+                    if not matches:
+                        fail(f"no feed named or at {name!r} in the archive", status=2)
+                    feed_ids += matches
+            progress = Progress(
+                TextColumn("re-extracting"),
+                TextColumn("{task.completed} articles, {task.fields[changed]} changed"),
+                TimeElapsedColumn(),
+                console=obj.stderr,
+                disable=not obj.stderr.is_terminal,
+                transient=True,
+            )
+
+            async def run() -> ReextractSummary:
+                with WorkerPool() as pool:
+                    return await reextract_archive(
+                        store,
+                        pool,
+                        feed_ids=feed_ids,
+                        outdated_only=outdated,
+                        on_batch=lambda t: progress.update(
+                            task, completed=t.articles, changed=t.changed
+                        ),
+                    )
+
+            with progress:
+                task = progress.add_task("reextract", total=None, changed=0)
+                summary = asyncio.run(run())
+    if as_json:
+        _echo_json(asdict(summary))
+        return
+    obj.stdout.print(
+        f"re-extracted {summary.articles} articles: {summary.changed} changed,"
+        f" {summary.failed} pages gave no text (those articles keep theirs)",
+        highlight=False,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

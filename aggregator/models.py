@@ -179,6 +179,36 @@ class ArticleRecord:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ReextractJob:
+    """An archived article and the page it was extracted from, to extract again."""
+
+    article_id: int
+    site: str | None
+    content: str | None
+    content_source: str
+    feed_words: int
+    page_body: bytes
+    """zlib-compressed raw page, as archived."""
+    final_url: str
+    content_type: str | None
+    charset: str | None
+    """The charset of the page's Content-Type header, if any."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReextractUpdate:
+    """What a new extraction of an archived page gives an article."""
+
+    article_id: int
+    content: str | None
+    content_source: str
+    word_count: int
+    content_hash: str | None
+    lang: str | None
+    extraction: ExtractionReport
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FeedPoll:
     """The outcome of one successful fetch of a feed, saved in one transaction."""
 

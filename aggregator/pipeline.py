@@ -172,11 +172,13 @@ def prepare_article(
         pass  # page_error says why, if there was a page to read
     elif not page.body:
         page_error = f"the page was empty (HTTP {page.status})"
-    elif not _is_html(page):
+    elif not is_html(page.content_type):
         page_error = f"the page is not HTML ({page.content_type})"
     else:
         try:
-            extracted = extract(page.body, page.final_url, encoding=_charset(page))
+            extracted = extract(
+                page.body, page.final_url, encoding=charset_of(page.headers.get("content-type", ""))
+            )
         except ExtractError as exc:
             page_error = str(exc)
             log.info("event=extract_failed url=%s error=%r", page.final_url, page_error)
@@ -251,14 +253,15 @@ def _plain(text: str | None) -> str | None:
     return plain_text(text) or None if text else None
 
 
-def _is_html(page: FetchResult) -> bool:
-    kind = page.content_type
+def is_html(content_type: str | None) -> bool:
+    """Whether a page of this media type is worth extracting (servers mislabel HTML often)."""
+    kind = content_type
     return not kind or "html" in kind or kind in ("text/plain", "application/octet-stream")
 
 
-def _charset(page: FetchResult) -> str | None:
-    """The charset parameter of the page's Content-Type header, if any."""
-    match = _CHARSET.search(page.headers.get("content-type", ""))
+def charset_of(content_type_header: str) -> str | None:
+    """The charset parameter of a Content-Type header, if any."""
+    match = _CHARSET.search(content_type_header)
     return match.group(1) if match else None
 
 

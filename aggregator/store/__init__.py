@@ -12,6 +12,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,16 +30,20 @@ from aggregator.models import (
     FeedFailure,
     FeedPoll,
     FeedState,
+    ReextractJob,
+    ReextractUpdate,
     SaveCounts,
     SearchHit,
 )
 from aggregator.store import _sites
-from aggregator.store._articles import save_article
+from aggregator.store._articles import save_article, save_reextracted
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
 
 __all__ = ["SCHEMA_VERSION", "ArchiveLock", "Store", "from_db_time", "to_db_time"]
 
 log = logging.getLogger(__name__)
+
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
 #: bm25 weights of the FTS columns: title, summary, content, author.
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 2.0)
@@ -529,6 +534,62 @@ class Store:
         )
         return {row.pop("feed_id"): row for row in rows}
 
+    def reextract_jobs(
+        self,
+        *,
+        after_id: int,
+        limit: int,
+        feed_ids: Sequence[int] | None = None,
+        outdated_than: str | None = None,
+    ) -> list[ReextractJob]:
+        """The next ``limit`` articles after ``after_id`` that have an archived page (of the
+        feeds ``feed_ids`` sighted, and not extracted by ``outdated_than``, when given)."""
+        clauses: list[str] = ["articles.id > ?"]
+        args: list[Any] = [after_id]
+        if feed_ids is not None:
+            marks = ", ".join("?" * len(feed_ids))
+            clauses.append(
+                f"articles.id IN (SELECT article_id FROM sightings WHERE feed_id IN ({marks}))"
+            )
+            args += feed_ids
+        if outdated_than is not None:
+            clauses.append("articles.extractor IS NOT ?")
+            args.append(outdated_than)
+        with self._errors("reading archived pages"):
+            rows = self.db.conn.execute(
+                f"""
+                SELECT articles.id, site, content, content_source,
+                    coalesce(feed_words,
+                        CASE WHEN content_source = 'feed' THEN word_count ELSE 0 END),
+                    pages.body, pages.final_url, pages.content_type, pages.headers
+                FROM articles JOIN pages ON pages.id = articles.page_id
+                WHERE {" AND ".join(clauses)} ORDER BY articles.id LIMIT ?
+                """,
+                [*args, limit],
+            ).fetchall()
+        return [
+            ReextractJob(
+                article_id=row[0],
+                site=row[1],
+                content=row[2],
+                content_source=row[3],
+                feed_words=row[4],
+                page_body=row[5],
+                final_url=row[6],
+                content_type=row[7],
+                charset=_charset(row[8]),
+            )
+            for row in rows
+        ]
+
+    def save_reextracted(self, updates: Sequence[ReextractUpdate]) -> int:
+        """Write the articles whose text or extraction record changed; returns how many."""
+        changed = 0
+        with self._errors("saving re-extracted articles"), self._transaction() as conn:
+            for update in updates:
+                changed += save_reextracted(conn, update)
+        return changed
+
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables."""
         with self._errors("counting rows"):
@@ -543,6 +604,16 @@ class Store:
             cursor = self.db.conn.execute(sql, args)
             columns = [c[0] for c in cursor.description]
             return [dict(zip(columns, row, strict=True)) for row in cursor]
+
+
+def _charset(headers: str) -> str | None:
+    """The charset of the Content-Type in archived headers (JSON), if any."""
+    try:
+        content_type = json.loads(headers).get("content-type", "")
+    except (ValueError, AttributeError):
+        return None
+    match = _CHARSET.search(content_type) if isinstance(content_type, str) else None
+    return match.group(1) if match else None
 
 
 def _feed_state(row: dict[str, Any]) -> FeedState:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from aggregator.models import ArticleRecord, PageRecord
+from aggregator.models import ArticleRecord, PageRecord, ReextractUpdate
 from aggregator.store._schema import to_db_time
 
 
@@ -298,3 +298,36 @@ def _improve_article(
     )
     if cursor.rowcount:
         _set_quality(conn, article_id, record)
+
+
+def save_reextracted(conn: sqlite3.Connection, update: ReextractUpdate) -> int:
+    """Apply a new extraction of an article's archived page; 1 if anything changed, else 0.
+
+    Not a revision: the page is the same, only our reading of it changed.
+    """
+    report = update.extraction
+    values = (
+        update.content,
+        update.content_source,
+        update.word_count,
+        update.content_hash,
+        report.extractor,
+        report.method,
+        report.fallback,
+        report.error,
+        report.page_words,
+        report.feed_words,
+        report.boilerplate_lines,
+    )
+    cursor = conn.execute(
+        """
+        UPDATE articles SET content = ?, content_source = ?, word_count = ?, content_hash = ?,
+            extractor = ?, extract_method = ?, extract_fallback = ?, extract_error = ?,
+            page_words = ?, feed_words = ?, boilerplate_lines = ?, lang = coalesce(lang, ?)
+        WHERE id = ? AND (content, content_source, word_count, content_hash, extractor,
+            extract_method, extract_fallback, extract_error, page_words, feed_words,
+            boilerplate_lines) IS NOT (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (*values, update.lang, update.article_id, *values),
+    )
+    return cursor.rowcount

@@ -71,12 +71,14 @@ def reclean(conn: sqlite3.Connection, site: str, keys: frozenset[str]) -> int:
             cleaned, removed = boilerplate.strip(content, keys)
             if removed:
                 words = dedup.words(cleaned)
+                count = len(words)
                 updates.append(
-                    (cleaned, len(words), dedup.content_hash(cleaned), removed, article_id)
+                    (cleaned, count, dedup.content_hash(cleaned), count, removed, article_id)
                 )
         conn.executemany(
             """
             UPDATE articles SET content = ?, word_count = ?, content_hash = ?,
+                page_words = CASE WHEN content_source = 'page' THEN ? ELSE page_words END,
                 boilerplate_lines = boilerplate_lines + ?
             WHERE id = ?
             """,
