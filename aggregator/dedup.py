@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import re
 import unicodedata
+import zlib
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from aggregator.models import Entry
@@ -175,3 +176,80 @@ def entry_fingerprint(entry: Entry) -> str:
         h.update((value or "").encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()[:32]
+
+
+# --- near-duplicates --------------------------------------------------------------------------
+#
+# Two texts are near-duplicates when the sets of their word 3-shingles overlap enough (Jaccard
+# resemblance). To find candidates without comparing a text with every stored one, each text
+# gets a MinHash sketch by one-permutation hashing (each shingle's hash falls into one of
+# NEAR_BUCKETS bins; a bin keeps its smallest hash; empty bins borrow from the next full one),
+# cut into NEAR_BANDS bands of NEAR_ROWS bins. Each band is one integer key in the store's
+# index: two texts of resemblance s share a given band with probability about s**NEAR_ROWS.
+# Stored texts sharing at least NEAR_MIN_BANDS bands are then compared exactly.
+
+SHINGLE_WORDS = 3
+NEAR_ROWS = 3
+NEAR_BANDS = 20
+NEAR_BUCKETS = NEAR_ROWS * NEAR_BANDS
+#: Candidates must share this many bands (one shared band is often a common phrase).
+NEAR_MIN_BANDS = 2
+#: Texts shorter than this are too short to call near-copies of each other.
+NEAR_MIN_WORDS = 50
+#: Resemblance from which a text is a near-copy of another.
+NEAR_THRESHOLD = 0.5
+
+_MASK32 = 0xFFFFFFFF
+_GOLDEN = 0x9E3779B1  # odd: multiplying by it permutes 32-bit values and mixes their bits
+
+
+def shingles(text: str) -> frozenset[int]:
+    """32-bit hashes of the text's word 3-shingles (case, spacing and punctuation ignored);
+    empty for texts under ``NEAR_MIN_WORDS`` words."""
+    tokens = words(text)
+    if len(tokens) < NEAR_MIN_WORDS:
+        return frozenset()
+    return frozenset(
+        (zlib.crc32(" ".join(tokens[i : i + SHINGLE_WORDS]).encode()) * _GOLDEN) & _MASK32
+        for i in range(len(tokens) - SHINGLE_WORDS + 1)
+    )
+
+
+def near_keys(shingle_set: frozenset[int]) -> tuple[int, ...]:
+    """The text's band keys (signed 64-bit, as SQLite stores them); empty for no shingles."""
+    if not shingle_set:
+        return ()
+    bins: list[int | None] = [None] * NEAR_BUCKETS
+    for value in shingle_set:
+        index, rest = value % NEAR_BUCKETS, value // NEAR_BUCKETS
+        current = bins[index]
+        if current is None or rest < current:
+            bins[index] = rest
+    sketch = _densified(bins)
+    keys = []
+    for band in range(NEAR_BANDS):
+        rows = sketch[band * NEAR_ROWS : (band + 1) * NEAR_ROWS]
+        digest = hashlib.blake2b(repr((band, rows)).encode(), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big", signed=True))
+    return tuple(keys)
+
+
+def _densified(bins: list[int | None]) -> list[int]:
+    """Fill each empty bin from the nearest full bin to its right (circularly), marked with
+    the distance, so two similar texts fill their empty bins alike."""
+    size = len(bins)
+    filled = []
+    for index in range(size):
+        for distance in range(size):
+            value = bins[(index + distance) % size]
+            if value is not None:
+                filled.append(value + (distance << 32))
+                break
+    return filled
+
+
+def resemblance(a: frozenset[int], b: frozenset[int]) -> float:
+    """Jaccard resemblance of two shingle sets (0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)

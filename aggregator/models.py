@@ -175,6 +175,10 @@ class ArticleRecord:
     page: PageRecord | None = None
     site: str | None = None
     """The host the text came from (``boilerplate.site_of`` of the page, else of the link)."""
+    near_keys: tuple[int, ...] = ()
+    """The text's near-duplicate band keys (``dedup.near_keys``); empty for short texts."""
+    url_is_identity: bool = True
+    """False when several entries of the feed share the link: it then names no one story."""
     extraction: ExtractionReport = field(default_factory=ExtractionReport)
 
 
@@ -206,6 +210,7 @@ class ReextractUpdate:
     content_hash: str | None
     lang: str | None
     extraction: ExtractionReport
+    near_keys: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -231,6 +231,7 @@ def prepare_article(
         lang=(extracted.lang if extracted else None) or _short_lang(feed_language),
         word_count=word_count,
         content_hash=dedup.content_hash(content) if content else None,
+        near_keys=dedup.near_keys(dedup.shingles(content)) if content else (),
         tags=entry.tags,
         page=_page_record(page) if archive_page and page is not None and page.body else None,
         site=site,
@@ -275,6 +276,17 @@ def _short_lang(language: str | None) -> str | None:
     if not language:
         return None
     return language.split("-")[0].split("_")[0].strip().lower() or None
+
+
+def _shared_links(entries: Sequence[Entry]) -> set[str]:
+    """The canonical links that more than one entry of a feed document points to."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for entry in entries:
+        if entry.url:
+            key = dedup.canonical_url(entry.url)
+            (shared if key in seen else seen).add(key)
+    return shared
 
 
 def _join_warnings(*warnings: str | None) -> str | None:
@@ -445,16 +457,23 @@ class Pipeline:
         # A new entry whose link is already archived (another feed, tracking parameters)
         # is a sighting of that article: no need to fetch its page again.
         new_keys = {dedup.canonical_url(e.url) for e, _ in todo if e.url and e.id not in known}
+        shared_links = _shared_links(entries)
         archived = await self.store_call(self.store.known_url_keys, new_keys) if new_keys else set()
         limit = asyncio.Semaphore(ARTICLES_PER_FEED)
 
         async def article(entry: Entry, fingerprint: str) -> ArticleRecord:
             async with limit:
                 page = error = None
-                if self.fetch_articles and entry.url is not None:
-                    key = dedup.canonical_url(entry.url)
-                    if entry.id in known or (key not in archived and self._claim(key)):
-                        page, error = await self._fetch_page(entry.url)
+                key = dedup.canonical_url(entry.url) if entry.url else None
+                if key in shared_links:
+                    # Several entries link to this one page: it is none of them in particular.
+                    record = await self._article(entry, fingerprint, None, parsed.language)
+                    return replace(record, url_is_identity=False)
+                wanted = key is not None and (
+                    entry.id in known or (key not in archived and self._claim(key))
+                )
+                if self.fetch_articles and entry.url is not None and wanted:
+                    page, error = await self._fetch_page(entry.url)
                 return await self._article(entry, fingerprint, page, parsed.language, error)
 
         records = await asyncio.gather(*(article(e, fp) for e, fp in todo))

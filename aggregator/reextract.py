@@ -76,6 +76,7 @@ def reextract_article(job: ReextractJob, learned: frozenset[str]) -> ReextractUp
         content_hash=dedup.content_hash(content),
         lang=extracted.lang,
         extraction=report,
+        near_keys=dedup.near_keys(dedup.shingles(content)),
     )
 
 

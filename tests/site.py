@@ -6,6 +6,7 @@ Everything is served by the real test server (``tests/server.py``) on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
@@ -67,7 +68,7 @@ def story(seed: int, paragraphs: int = 5) -> list[str]:
     """Deterministic article paragraphs, different for each seed."""
     out = []
     for p in range(paragraphs):
-        words = [_WORDS[(seed * 7 + p * 13 + i * 5) % len(_WORDS)] for i in range(40)]
+        words = random.Random(seed * 1000 + p).choices(_WORDS, k=40)
         out.append(f"Story {seed} paragraph {p}: " + " ".join(words).capitalize() + ".")
     return out
 

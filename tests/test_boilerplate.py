@@ -260,7 +260,7 @@ def test_status_and_the_boilerplate_command_show_it(
     assert runner.invoke(cli, ["boilerplate", "--forget"]).exit_code == 2
 
 
-def test_migration_3_records_the_site_of_archived_articles(tmp_path: Path) -> None:
+def test_migrations_3_and_4_record_sites_and_index_archived_articles(tmp_path: Path) -> None:
     from aggregator.store._schema import MIGRATIONS
 
     path = tmp_path / "v2.db"
@@ -277,10 +277,19 @@ def test_migration_3_records_the_site_of_archived_articles(tmp_path: Path) -> No
         "(1, 'https://www.a.example/1', 'Kept', 'old text', '2026-01-01T00:00:00Z', "
         "'2026-01-01T00:00:00Z')"
     )
+    conn.execute(
+        "INSERT INTO articles (feed_id, url, content, first_seen, last_seen) VALUES "
+        "(1, 'https://b.example/2', ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        ("\n\n".join(story(7, 4)),),
+    )
     conn.commit()
     conn.close()
     with Store(path) as s:
         assert s.schema_version == SCHEMA_VERSION
-        (row,) = s.query("SELECT site, extractor, boilerplate_lines FROM articles")
-        assert row == {"site": "a.example", "extractor": None, "boilerplate_lines": 0}
+        rows = s.query("SELECT site, extractor, boilerplate_lines FROM articles ORDER BY id")
+        assert rows[0] == {"site": "a.example", "extractor": None, "boilerplate_lines": 0}
+        assert rows[1]["site"] == "b.example"
+        # Migration 4 indexed the long one for near-duplicates.
+        keys = s.query("SELECT article_id, count(*) AS n FROM near_keys GROUP BY article_id")
+        assert keys == [{"article_id": 2, "n": 20}]
         assert s.integrity_problems() == []

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from aggregator import dedup
 from aggregator.dedup import canonical_url, content_hash, entry_fingerprint, words
 from aggregator.models import Entry
 
@@ -69,3 +72,59 @@ def test_entry_fingerprint_tracks_what_the_feed_says() -> None:
     edited = Entry(id="1", title="A (updated)", url="https://example.com/a", summary="s")
     assert entry_fingerprint(entry) == entry_fingerprint(same)
     assert entry_fingerprint(entry) != entry_fingerprint(edited)
+
+
+# --- near-duplicates --------------------------------------------------------------------------
+
+
+def _text(seed: int, words: int = 300) -> str:
+    rng = random.Random(seed)
+    vocabulary = [
+        f"{a}{b}" for a in "bcdfghklmnprstvz" for b in ("a", "e", "i", "o", "u", "ar", "en")
+    ]
+    return " ".join(rng.choice(vocabulary) for _ in range(words))
+
+
+def _edited(text: str, edits: int, extra: int, seed: int) -> str:
+    rng = random.Random(seed)
+    tokens = text.split()
+    for _ in range(edits):
+        tokens[rng.randrange(len(tokens))] = "edited"
+    return " ".join(tokens) + " " + _text(seed + 10_000, extra)
+
+
+def test_a_lightly_edited_copy_shares_bands_and_resembles_its_original() -> None:
+    original = _text(1)
+    copy = _edited(original, edits=10, extra=40, seed=2)
+    a, b = dedup.shingles(original), dedup.shingles(copy)
+    assert dedup.resemblance(a, b) > 0.7
+    shared = set(dedup.near_keys(a)) & set(dedup.near_keys(b))
+    assert len(shared) >= dedup.NEAR_MIN_BANDS
+
+
+def test_unrelated_texts_share_no_bands() -> None:
+    keys = [set(dedup.near_keys(dedup.shingles(_text(seed)))) for seed in range(200)]
+    pairs_sharing = sum(
+        len(keys[i] & keys[j]) >= dedup.NEAR_MIN_BANDS
+        for i in range(len(keys))
+        for j in range(i + 1, len(keys))
+    )
+    assert pairs_sharing == 0
+    assert dedup.resemblance(dedup.shingles(_text(1)), dedup.shingles(_text(2))) < 0.05
+
+
+def test_near_keys_are_stable_and_sized() -> None:
+    text = _text(3)
+    keys = dedup.near_keys(dedup.shingles(text))
+    assert keys == dedup.near_keys(dedup.shingles(text.upper().replace(" ", "  ")))
+    assert len(keys) == dedup.NEAR_BANDS
+    assert all(-(2**63) <= k < 2**63 for k in keys)  # fits SQLite's INTEGER
+
+
+def test_short_texts_have_no_near_keys() -> None:
+    assert dedup.shingles(_text(4, words=dedup.NEAR_MIN_WORDS - 1)) == frozenset()
+    assert dedup.near_keys(frozenset()) == ()
+    assert dedup.resemblance(frozenset(), frozenset({1})) == 0.0
+    # Just long enough: few shingles, most bins empty and filled from their neighbours.
+    keys = dedup.near_keys(dedup.shingles(_text(4, words=dedup.NEAR_MIN_WORDS)))
+    assert len(keys) == dedup.NEAR_BANDS

@@ -428,3 +428,29 @@ def test_hostile_markup_is_stored_as_plain_text(store: Store, server: TestServer
             ):
                 assert marker not in text.lower(), (field, marker, text)
         assert "Real words about the harbour." in row["content"]
+
+
+def test_entries_that_share_one_link_keep_their_own_text(store: Store, server: TestServer) -> None:
+    """A status feed links every update to one page: each update is its own article."""
+    server.add("/status.html", body=article_page("Status", story(1)))
+    updates = [
+        {
+            "title": f"Update {n}",
+            "guid": f"urn:update:{n}",
+            "link": server.url("/status.html"),
+            "description": " ".join(story(100 + n, 2)),
+        }
+        for n in range(3)
+    ]
+    server.add("/status.xml", body=rss("Status", updates), content_type="application/rss+xml")
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"feeds:\n  - url: {server.url('/status.xml')}\n"
+    )
+    summary = run_poll(config, store)
+    assert (summary.new, summary.duplicate) == (3, 0)
+    rows = store.query("SELECT title, content, content_source FROM articles ORDER BY id")
+    assert {r["title"] for r in rows} == {"Update 0", "Update 1", "Update 2"}
+    assert all(r["content_source"] == "feed" for r in rows)
+    assert all(f"Story {100 + n}" in rows[n]["content"] for n in range(3))
+    assert "/status.html" not in [r.path for r in server.requests]

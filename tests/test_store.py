@@ -213,3 +213,97 @@ def test_migration_2_upgrades_a_version_1_archive_in_place(tmp_path: Path) -> No
         assert [h.title for h in s.search("survives")] == ["Kept"]
         assert s.daemon_state() is None
         assert s.integrity_problems() == []
+
+
+# --- near-copies ------------------------------------------------------------------------------
+
+
+def _prose(seed: int, words: int = 200) -> str:
+    import random
+
+    rng = random.Random(seed)
+    vocabulary = [f"{a}{b}{c}" for a in "bdgkmp" for b in "aeiou" for c in "nrst"]
+    return " ".join(rng.choice(vocabulary) for _ in range(words))
+
+
+def near_record(entry_id: str, text: str, published: datetime | None = NOW) -> ArticleRecord:
+    from aggregator import dedup
+
+    return record(
+        entry_id,
+        content=text,
+        content_hash=dedup.content_hash(text),
+        near_keys=dedup.near_keys(dedup.shingles(text)),
+        published=published,
+    )
+
+
+def by_guid(store: Store, columns: str) -> dict[str, dict[str, object]]:
+    return {r["guid"]: r for r in store.query(f"SELECT guid, {columns} FROM articles")}
+
+
+def test_a_near_copy_keeps_its_row_and_points_at_the_original(store: Store) -> None:
+    a, b = feed_ids(store)
+    original = _prose(1)
+    copy = original.replace(original.split()[5], "changed", 1) + " " + _prose(99, 20)
+    other = _prose(2)
+    store.save_poll(poll(a, near_record("orig", original)))
+    counts = store.save_poll(poll(b, near_record("copy", copy), near_record("other", other)))
+    assert counts.new == 2
+    rows = {
+        r["guid"]: r for r in store.query("SELECT id, guid, duplicate_of, similarity FROM articles")
+    }
+    assert rows["copy"]["duplicate_of"] == rows["orig"]["id"]
+    assert 0.8 < rows["copy"]["similarity"] < 1
+    assert rows["orig"]["duplicate_of"] is None
+    assert rows["other"]["duplicate_of"] is None
+    reasons = {
+        r["entry_id"]: r["reason"] for r in store.query("SELECT entry_id, reason FROM sightings")
+    }
+    assert reasons == {"orig": "new", "copy": "near-copy", "other": "new"}
+
+
+def test_the_original_is_the_copy_published_first(store: Store) -> None:
+    a, b = feed_ids(store)
+    text = _prose(3)
+    store.save_poll(poll(a, near_record("late", text + " coda words here", NOW)))
+    store.save_poll(
+        poll(a, near_record("later", text + " another ending", NOW + timedelta(hours=2)))
+    )
+    earliest = near_record("early", text + " first telling", NOW - timedelta(hours=3))
+    store.save_poll(poll(b, earliest))
+    rows = by_guid(store, "id, duplicate_of")
+    early = rows["early"]["id"]
+    assert rows["early"]["duplicate_of"] is None
+    assert rows["late"]["duplicate_of"] == early
+    assert rows["later"]["duplicate_of"] == early  # copies point at the original directly
+
+
+def test_near_keys_follow_the_text_when_it_changes(store: Store) -> None:
+    a, _ = feed_ids(store)
+    store.save_poll(poll(a, near_record("x", _prose(4))))
+    (article_id,) = [r["id"] for r in store.query("SELECT id FROM articles")]
+    before = store.query("SELECT key FROM near_keys WHERE article_id = ?", [article_id])
+    store.save_poll(poll(a, replace(near_record("x", _prose(5)), entry_hash="changed")))
+    after = store.query("SELECT key FROM near_keys WHERE article_id = ?", [article_id])
+    assert len(after) == len(before) == 20
+    assert {r["key"] for r in after}.isdisjoint({r["key"] for r in before})
+    # The new text is found by its own near-copies, the old one no longer.
+    store.save_poll(poll(a, near_record("copy-of-new", _prose(5) + " tail")))
+    store.save_poll(poll(a, near_record("copy-of-old", _prose(4) + " tail")))
+    rows = {
+        r["guid"]: r["duplicate_of"] for r in store.query("SELECT guid, duplicate_of FROM articles")
+    }
+    assert rows == {"x": None, "copy-of-new": article_id, "copy-of-old": None}
+
+
+def test_entries_sharing_a_link_are_not_one_story_by_it(store: Store) -> None:
+    a, _ = feed_ids(store)
+    shared = {
+        "url": "https://example.com/status",
+        "url_key": "https://example.com/status",
+        "canonical_url": "https://example.com/status",
+        "url_is_identity": False,
+    }
+    store.save_poll(poll(a, record("s1", **shared), record("s2", **shared)))  # fmt: skip
+    assert len(store.query("SELECT id FROM articles")) == 2

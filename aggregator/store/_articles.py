@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from aggregator import dedup
 from aggregator.models import ArticleRecord, PageRecord, ReextractUpdate
 from aggregator.store._schema import to_db_time
 
@@ -79,7 +80,7 @@ def save_article(
     article_id, reason = _find_same_story(conn, record)
     if article_id is None:
         article_id = _insert_article(conn, feed_id, record, page_id, now)
-        reason = "new"
+        reason = "near-copy" if _link_near_copy(conn, article_id, record) else "new"
     else:
         _adopt_if_earlier(conn, article_id, record, feed_id)
         _improve_article(conn, article_id, record, page_id)
@@ -102,11 +103,11 @@ def save_article(
             now,
         ),
     )
-    return "new" if reason == "new" else "duplicate"
+    return "new" if reason in ("new", "near-copy") else "duplicate"
 
 
 def _find_same_story(conn: sqlite3.Connection, record: ArticleRecord) -> tuple[int | None, str]:
-    keys = [k for k in {record.url_key, record.canonical_url} if k]
+    keys = [k for k in {record.url_key, record.canonical_url} if k and record.url_is_identity]
     if keys:
         marks = ", ".join("?" * len(keys))
         row = conn.execute(
@@ -243,6 +244,8 @@ def _update_article(
     )
     if record.content is not None:
         _set_quality(conn, article_id, record)
+        if new_content != content:
+            set_near_keys(conn, article_id, record.near_keys)
     return True
 
 
@@ -298,6 +301,7 @@ def _improve_article(
     )
     if cursor.rowcount:
         _set_quality(conn, article_id, record)
+        set_near_keys(conn, article_id, record.near_keys)
 
 
 def save_reextracted(conn: sqlite3.Connection, update: ReextractUpdate) -> int:
@@ -330,4 +334,83 @@ def save_reextracted(conn: sqlite3.Connection, update: ReextractUpdate) -> int:
         """,
         (*values, update.lang, update.article_id, *values),
     )
+    if cursor.rowcount:
+        set_near_keys(conn, update.article_id, update.near_keys)
     return cursor.rowcount
+
+
+def _link_near_copy(conn: sqlite3.Connection, article_id: int, record: ArticleRecord) -> bool:
+    """Index a new article's near-duplicate keys; if it nearly copies a stored article, link
+    the two (``duplicate_of``, ``similarity``) and say so.
+
+    Candidates share at least ``NEAR_MIN_BANDS`` band keys; the most similar one at or above
+    ``NEAR_THRESHOLD`` wins. The original of a cluster is the article published first (ties:
+    the one seen first); every copy points at it directly.
+    """
+    keys = record.near_keys
+    if not keys:
+        return False
+    marks = ", ".join("?" * len(keys))
+    candidates = conn.execute(
+        f"""
+        SELECT article_id FROM near_keys WHERE key IN ({marks})
+        GROUP BY article_id HAVING count(*) >= ? ORDER BY count(*) DESC, article_id LIMIT ?
+        """,
+        (*keys, dedup.NEAR_MIN_BANDS, _NEAR_CANDIDATES),
+    ).fetchall()
+    set_near_keys(conn, article_id, keys)
+    if not candidates or record.content is None:
+        return False
+    mine = dedup.shingles(record.content)
+    best, best_similarity = None, 0.0
+    for (candidate,) in candidates:
+        (content,) = conn.execute(
+            "SELECT content FROM articles WHERE id = ?", (candidate,)
+        ).fetchone()
+        similarity = dedup.resemblance(mine, dedup.shingles(content or ""))
+        if similarity > best_similarity:
+            best, best_similarity = candidate, similarity
+    if best is None or best_similarity < dedup.NEAR_THRESHOLD:
+        return False
+    (root,) = conn.execute(
+        "SELECT coalesce(duplicate_of, id) FROM articles WHERE id = ?", (best,)
+    ).fetchone()
+    similarity = round(best_similarity, 4)
+    if _published_before(conn, article_id, root):
+        conn.execute(
+            "UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", (article_id, root)
+        )
+        conn.execute(
+            "UPDATE articles SET duplicate_of = ?, similarity = ? WHERE id = ?",
+            (article_id, similarity, root),
+        )
+    else:
+        conn.execute(
+            "UPDATE articles SET duplicate_of = ?, similarity = ? WHERE id = ?",
+            (root, similarity, article_id),
+        )
+    return True
+
+
+#: Near-duplicate candidates compared exactly, at most (the ones sharing the most bands).
+_NEAR_CANDIDATES = 8
+
+
+def _published_before(conn: sqlite3.Connection, first: int, second: int) -> bool:
+    """Whether article ``first`` came out before ``second`` (ties: the one seen first)."""
+    row = conn.execute(
+        """
+        SELECT (SELECT coalesce(published, updated, first_seen) FROM articles WHERE id = ?),
+            (SELECT coalesce(published, updated, first_seen) FROM articles WHERE id = ?)
+        """,
+        (first, second),
+    ).fetchone()
+    return bool((row[0], first) < (row[1], second))
+
+
+def set_near_keys(conn: sqlite3.Connection, article_id: int, keys: tuple[int, ...]) -> None:
+    conn.execute("DELETE FROM near_keys WHERE article_id = ?", (article_id,))
+    conn.executemany(
+        "INSERT OR IGNORE INTO near_keys (key, article_id) VALUES (?, ?)",
+        [(key, article_id) for key in keys],
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aggregator.boilerplate import site_of
+from aggregator.dedup import near_keys, shingles
 
 
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
@@ -200,11 +201,38 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """Near-duplicates: each article's MinHash band keys, indexed, and how similar a near-copy
+    is to the article it copies (``duplicate_of``)."""
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE articles ADD COLUMN similarity REAL;
+        CREATE TABLE near_keys (
+            key INTEGER NOT NULL,
+            article_id INTEGER NOT NULL,
+            PRIMARY KEY (key, article_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX near_keys_article_id ON near_keys(article_id);
+        """,
+    )
+    rows = conn.execute("SELECT id, content FROM articles WHERE content IS NOT NULL")
+    conn.executemany(
+        "INSERT OR IGNORE INTO near_keys (key, article_id) VALUES (?, ?)",
+        (
+            (key, article_id)
+            for article_id, content in rows.fetchall()
+            for key in near_keys(shingles(content))
+        ),
+    )
+
+
 #: Numbered migrations: ``MIGRATIONS[n - 1]`` upgrades a database from version n-1 to n.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 from aggregator import boilerplate, dedup
+from aggregator.store._articles import set_near_keys
 
 #: Articles re-cleaned per statement batch when a site's learned lines change.
 _BATCH = 500
@@ -75,6 +76,8 @@ def reclean(conn: sqlite3.Connection, site: str, keys: frozenset[str]) -> int:
                 updates.append(
                     (cleaned, count, dedup.content_hash(cleaned), count, removed, article_id)
                 )
+        for update in updates:
+            set_near_keys(conn, update[-1], dedup.near_keys(dedup.shingles(update[0])))
         conn.executemany(
             """
             UPDATE articles SET content = ?, word_count = ?, content_hash = ?,
