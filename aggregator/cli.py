@@ -34,6 +34,7 @@ from aggregator.config import (
     rewrite_feed_url,
 )
 from aggregator.errors import AggregatorError, ConfigError, SearchError
+from aggregator.export import export_jsonl, export_warc
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedState
 from aggregator.pipeline import (
@@ -775,15 +776,7 @@ def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bo
         if not db_path.exists():
             fail(f"no archive at {db_path}: run `aggregator poll` first (or pass --db)")
         with ArchiveLock(db_path), Store(db_path) as store:
-            feed_ids = None
-            if wanted:
-                feeds = store.feeds()
-                feed_ids = []
-                for name in wanted:
-                    matches = [f.id for f in feeds if name in (f.url, f.name, f.title)]
-                    if not matches:
-                        fail(f"no feed named or at {name!r} in the archive", status=2)
-                    feed_ids += matches
+            feed_ids = _feed_ids(store, wanted) if wanted else None
             progress = Progress(
                 TextColumn("re-extracting"),
                 TextColumn("{task.completed} articles, {task.fields[changed]} changed"),
@@ -816,6 +809,73 @@ def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bo
         f" {summary.failed} pages gave no text (those articles keep theirs)",
         highlight=False,
     )
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["warc", "jsonl"]),
+    required=True,
+    help="warc: the archived pages (WARC 1.1); jsonl: the articles, one JSON object a line.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    default=Path("-"),
+    show_default="standard output",
+    help="The file to write.",
+)
+@click.option(
+    "--feed",
+    "wanted",
+    multiple=True,
+    metavar="NAME_OR_URL",
+    help="Only what this feed delivered (repeatable).",
+)
+@click.option("--since", metavar="WHEN", help='Pages fetched since then: "7d", a date (warc).')
+@click.pass_obj
+def export(
+    obj: Context, kind: str, output: Path, wanted: tuple[str, ...], since: str | None
+) -> None:
+    """Export the archived pages as WARC 1.1, or the articles as JSON lines.
+
+    The WARC file holds a request and a response record per page (readable by `warcio
+    index`, pywb, or any web-archive tool); the body is the page as archived, decoded.
+
+    \b
+    Example:
+      aggregator export --format warc -o archive.warc.gz
+      aggregator export --format jsonl --feed Example | jq .title
+    """
+    with _errors_to_exit(), obj.open_store(must_exist=True) as store:
+        feed_ids = _feed_ids(store, wanted) if wanted else None
+        after = parse_when(since, utcnow()) if since else None
+        try:
+            if kind == "warc":
+                with click.open_file(str(output), "wb") as binary:
+                    count = export_warc(store.export_pages(feed_ids=feed_ids, since=after), binary)
+            else:
+                with click.open_file(str(output), "w", encoding="utf-8") as text:
+                    count = export_jsonl(store.export_articles(feed_ids=feed_ids), text)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+    what = "pages" if kind == "warc" else "articles"
+    where = "standard output" if str(output) == "-" else str(output)
+    obj.stderr.print(f"exported {count} {what} to {escape(where)}", highlight=False, soft_wrap=True)
+
+
+def _feed_ids(store: Store, wanted: Sequence[str]) -> list[int]:
+    """The ids of the feeds named (by URL, name or title); exit 2 naming one that is unknown."""
+    feeds = store.feeds()
+    ids: list[int] = []
+    for name in wanted:
+        matches = [f.id for f in feeds if name in (f.url, f.name, f.title)]
+        if not matches:
+            fail(f"no feed named or at {name!r} in the archive", status=2)
+        ids += matches
+    return ids
 
 
 def main(argv: Sequence[str] | None = None) -> None:

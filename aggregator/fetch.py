@@ -49,6 +49,8 @@ from aggregator.models import FetchResult
 __all__ = ["USER_AGENT", "Fetcher"]
 
 USER_AGENT = f"aggregator/{__version__} (feed archiver)"
+#: The encodings we accept (httpx decodes them; pages are archived decoded).
+ACCEPT_ENCODING = "gzip, deflate"
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,7 @@ class Fetcher:
             transport = _PolicedTransport(policy, max_connections=concurrency)
         self._client = httpx.AsyncClient(
             transport=transport,
-            headers={"user-agent": user_agent, "accept-encoding": "gzip, deflate"},
+            headers={"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
             cookies=http.cookiejar.CookieJar(
                 http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
             ),

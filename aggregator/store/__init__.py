@@ -35,11 +35,20 @@ from aggregator.models import (
     SaveCounts,
     SearchHit,
 )
-from aggregator.store import _sites
+from aggregator.store import _export, _sites
 from aggregator.store._articles import save_article, save_reextracted
+from aggregator.store._export import ArchivedPage, ExportedArticle
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
 
-__all__ = ["SCHEMA_VERSION", "ArchiveLock", "Store", "from_db_time", "to_db_time"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ArchiveLock",
+    "ArchivedPage",
+    "ExportedArticle",
+    "Store",
+    "from_db_time",
+    "to_db_time",
+]
 
 log = logging.getLogger(__name__)
 
@@ -589,6 +598,21 @@ class Store:
             for update in updates:
                 changed += save_reextracted(conn, update)
         return changed
+
+    def export_pages(
+        self, *, feed_ids: Sequence[int] | None = None, since: datetime | None = None
+    ) -> Iterator[ArchivedPage]:
+        """The archived pages, decoded, in the order they were fetched (of the articles the
+        feeds ``feed_ids`` sighted, fetched since ``since``, when given)."""
+        with self._errors("exporting pages"):
+            yield from _export.pages(self.db.conn, feed_ids=feed_ids, since=since)
+
+    def export_articles(
+        self, *, feed_ids: Sequence[int] | None = None
+    ) -> Iterator[ExportedArticle]:
+        """Every article (near-copies included), with the feeds that carried it."""
+        with self._errors("exporting articles"):
+            yield from _export.articles(self.db.conn, feed_ids=feed_ids)
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables."""
