@@ -203,6 +203,29 @@ def test_duplicate_ids_keep_one_entry_whatever_their_order() -> None:
     }
 
 
+def test_a_guid_reused_for_different_links_keeps_every_story_whatever_the_order() -> None:
+    items = [
+        item("reused", "first story", "<link>https://example.org/a</link>"),
+        item("reused", "second story", "<link>https://example.org/b</link>"),
+        item(
+            "reused",
+            "first again",
+            "<link>https://example.org/a</link><description>x</description>",
+        ),
+        item("reused", "no link"),
+    ]
+    kept = {
+        frozenset((e.id, e.title) for e in parse(rss("".join(order)), URL).entries)
+        for order in itertools.permutations(items)
+    }
+    assert len(kept) == 1
+    entries = {title: entry_id for entry_id, title in kept.pop()}
+    assert set(entries) == {"first again", "second story", "no link"}
+    assert entries["no link"] == "reused"
+    assert entries["first again"].startswith("sha256:")
+    assert len(set(entries.values())) == 3
+
+
 def test_duplicate_ids_keep_the_order_of_first_appearance() -> None:
     body = rss(item("a", "a1") + item("b", "b") + item("a", "a2", "<description>x</description>"))
     assert [(entry.id, entry.title) for entry in parse(body, URL).entries] == [

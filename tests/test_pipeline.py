@@ -454,3 +454,35 @@ def test_entries_that_share_one_link_keep_their_own_text(store: Store, server: T
     assert all(r["content_source"] == "feed" for r in rows)
     assert all(f"Story {100 + n}" in rows[n]["content"] for n in range(3))
     assert "/status.html" not in [r.path for r in server.requests]
+
+
+def test_a_feed_that_changes_its_guids_or_reuses_one_adds_no_copies(
+    store: Store, server: TestServer
+) -> None:
+    """A CMS migration rewrites every guid (same link, same title): the same entries. A guid
+    reused for two stories keeps both; when one later appears alone under the bare guid, it is
+    known by its link and title."""
+    for n in (1, 2, 3):
+        server.add(f"/p/{n}.html", body=article_page(f"Post {n}", story(200 + n)))
+
+    def publish(items: list[tuple[str, int]]) -> None:
+        body = rss(
+            "Blog",
+            [{"title": f"Post {n}", "guid": guid, "link": server.url(f"/p/{n}.html")}
+             for guid, n in items],
+        )  # fmt: skip
+        server.add("/blog.xml", body=body, content_type="application/rss+xml")
+
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"feeds:\n  - url: {server.url('/blog.xml')}\n"
+    )
+    publish([("urn:old:1", 1), ("urn:reused", 2), ("urn:reused", 3)])
+    assert run_poll(config, store).new == 3
+    publish([("https://blog.example/?p=1", 1), ("urn:reused", 2)])  # new guid; reused alone
+    second = run_poll(config, store)
+    assert (second.new, second.duplicate) == (0, 0)
+    assert len(store.query("SELECT id FROM articles")) == 3
+    sightings = store.query("SELECT entry_id FROM sightings ORDER BY id")
+    assert [s["entry_id"] for s in sightings][:2] == ["https://blog.example/?p=1", "urn:reused"]
+    assert len(sightings) == 3

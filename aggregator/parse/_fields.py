@@ -8,6 +8,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -91,20 +92,37 @@ def checked(feed: Feed) -> Feed:
 
 
 def unique_entries(entries: Iterable[Entry | None]) -> tuple[Entry, ...]:
-    """One entry per id, in the order ids first appear in the document.
+    """One entry per story, in the order ids first appear in the document.
 
-    Of entries sharing an id, the choice depends on what they say, never on their order, so a
-    server that shuffles its items does not make the archive flip between versions from poll to
-    poll: the latest ``updated`` (else ``published``) wins, then the longest text, then the
-    greatest hash of all the fields (an arbitrary but stable tie-break).
+    Entries sharing an id but linking to different pages are different stories under a reused
+    guid: each gets an id of its own, made of the guid and its link (the store knows it again
+    by its link and title if it later appears alone under the bare guid). Of entries sharing an
+    id and a link, the choice depends on what they say, never on their order, so a server that
+    shuffles its items does not make the archive flip between versions from poll to poll: the
+    latest ``updated`` (else ``published``) wins, then the longest text, then the greatest hash
+    of all the fields (an arbitrary but stable tie-break).
     """
     groups: dict[str, list[Entry]] = {}
     for entry in entries:
         if entry is not None:
             groups.setdefault(entry.id, []).append(entry)
-    return tuple(
-        group[0] if len(group) == 1 else max(group, key=_preference) for group in groups.values()
-    )
+    kept: list[Entry] = []
+    for identity, group in groups.items():
+        if len({entry.url for entry in group if entry.url}) <= 1:
+            kept.append(group[0] if len(group) == 1 else max(group, key=_preference))
+            continue
+        by_link: dict[str | None, list[Entry]] = {}
+        for entry in group:
+            by_link.setdefault(entry.url, []).append(entry)
+        for link, same in by_link.items():
+            chosen = max(same, key=_preference)
+            kept.append(chosen if link is None else replace(chosen, id=_reused(identity, link)))
+    return tuple(kept)
+
+
+def _reused(identity: str, link: str) -> str:
+    """The id of one of several stories that share a guid: the guid and the story's link."""
+    return "sha256:" + _digest(identity, link)
 
 
 def _preference(entry: Entry) -> tuple[datetime, int, str]:

@@ -67,12 +67,21 @@ def save_article(
     row = conn.execute(
         "SELECT id, article_id FROM sightings WHERE feed_id = ? AND entry_id = ?",
         (feed_id, record.entry_id),
-    ).fetchone()
+    ).fetchone() or _same_entry_new_id(conn, feed_id, record)
     if row is not None:
         sighting_id, article_id = row
         conn.execute(
-            "UPDATE sightings SET entry_hash = ?, url = ?, url_key = ?, last_seen = ? WHERE id = ?",
-            (record.entry_hash, record.url, record.url_key, now, sighting_id),
+            "UPDATE sightings SET entry_id = ?, guid = ?, entry_hash = ?, url = ?, url_key = ?,"
+            " last_seen = ? WHERE id = ?",
+            (
+                record.entry_id,
+                record.guid,
+                record.entry_hash,
+                record.url,
+                record.url_key,
+                now,
+                sighting_id,
+            ),
         )
         changed = _update_article(conn, article_id, record, page_id, now)
         return "updated" if changed else "unchanged"
@@ -104,6 +113,28 @@ def save_article(
         ),
     )
     return "new" if reason in ("new", "near-copy") else "duplicate"
+
+
+def _same_entry_new_id(
+    conn: sqlite3.Connection, feed_id: int, record: ArticleRecord
+) -> tuple[int, int] | None:
+    """The sighting of an entry the feed now gives another id (a CMS that rewrote its guids,
+    or a reused guid told apart by its link): the same feed, link and title.
+
+    Returns (sighting id, article id), or None.
+    """
+    if not (record.url_key and record.url_is_identity and record.title):
+        return None
+    row = conn.execute(
+        """
+        SELECT sightings.id, sightings.article_id FROM sightings
+        JOIN articles ON articles.id = sightings.article_id
+        WHERE sightings.feed_id = ? AND sightings.url_key = ? AND articles.title = ?
+        ORDER BY sightings.id LIMIT 1
+        """,
+        (feed_id, record.url_key, record.title),
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row is not None else None
 
 
 def _find_same_story(conn: sqlite3.Connection, record: ArticleRecord) -> tuple[int | None, str]:
