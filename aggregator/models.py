@@ -321,6 +321,24 @@ class SearchHit:
     """Matched terms wrapped in ``HIGHLIGHT`` markers."""
     rank: float
     """bm25 score (lower is better)."""
+    copies: int = 0
+    """Near-copies of this article (other rows whose ``duplicate_of`` is it)."""
+    duplicate_of: int | None = None
+    """The original, when this hit is a near-copy (only shown with ``duplicates``)."""
+    feeds: int = 1
+    """Feeds that carried the story (its sightings' feeds)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ArticleVersion:
+    """One version of an article's text (``revisions`` keep the earlier ones)."""
+
+    title: str | None
+    content: str | None
+    since: datetime | None
+    """When this version replaced the one before (None for the first)."""
+    until: datetime | None
+    """When it was replaced (None for the current version)."""
 
 
 HIGHLIGHT = ("\x02", "\x03")

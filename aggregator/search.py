@@ -28,19 +28,21 @@ def search(
     limit: int = 20,
     feed: str | None = None,
     since: datetime | None = None,
+    duplicates: bool = False,
 ) -> list[SearchHit]:
-    """Ranked hits for ``query`` (bm25, title above summary above content)."""
+    """Ranked hits for ``query`` (bm25, title above summary above content); near-copies are
+    collapsed into their original unless ``duplicates``."""
     if not query.strip():
         raise SearchError("the search query is empty")
     if limit < 1:
         raise SearchError("the limit must be at least 1")
     try:
-        return store.search(query, limit=limit, feed=feed, since=since)
+        return store.search(query, limit=limit, feed=feed, since=since, duplicates=duplicates)
     except SearchError:
         fallback = plain_query(query)
         if not fallback:
             raise SearchError(f"nothing to search for in {query!r}") from None
-        return store.search(fallback, limit=limit, feed=feed, since=since)
+        return store.search(fallback, limit=limit, feed=feed, since=since, duplicates=duplicates)
 
 
 def split_snippet(snippet: str) -> list[tuple[str, bool]]:

@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from aggregator.cli import cli
+from aggregator.store import Store
 from tests.server import TestServer
-from tests.site import NewsSite
+from tests.site import NewsSite, article_page, json_feed, story
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,3 +123,33 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     commands = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.S)
     test_command = next(c.strip() for c in commands if "pytest" in c)
     assert test_command in ci
+
+
+def test_history_shows_each_change_as_a_diff(workdir: NewsSite, tmp_path: Path) -> None:
+    assert run("poll").exit_code == 0
+    server = workdir.server
+    (row,) = Store(tmp_path / "archive" / "archive.db").query(
+        "SELECT id FROM articles WHERE url LIKE '%/news/5.html'"
+    )
+    article = str(row["id"])
+    unchanged = run("history", article)
+    assert "1 version (never changed)" in unchanged.output
+
+    corrected = [*story(5)[:2], "A correction: the bridge reopens on Monday.", *story(5)[3:]]
+    server.add("/news/5.html", body=article_page("Story 5, corrected", corrected))
+    item = {"id": "json-5", "url": server.url("/news/5.html"), "title": "Story 5, corrected"}
+    server.add("/feed.json", body=json_feed("Daily Test JSON", [item]))
+    assert run("poll", "--all").exit_code == 0
+
+    shown = run("history", article)
+    assert shown.exit_code == 0
+    assert "2 versions" in shown.output
+    assert "+A correction: the bridge reopens on Monday." in shown.output
+    assert f"-{story(5)[2]}" in shown.output
+    assert "+# Story 5, corrected" in shown.output
+    versions = json.loads(run("history", article, "--json").output)
+    assert [v["title"] for v in versions] == [workdir.titles[5], "Story 5, corrected"]
+    assert versions[0]["until"] == versions[1]["since"]
+    missing = CliRunner().invoke(cli, ["history", "99999"])
+    assert missing.exit_code == 1
+    assert "there is no article #99999" in missing.output

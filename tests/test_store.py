@@ -262,6 +262,12 @@ def test_a_near_copy_keeps_its_row_and_points_at_the_original(store: Store) -> N
     }
     assert reasons == {"orig": "new", "copy": "near-copy", "other": "new"}
 
+    word = original.split()[7]
+    (hit,) = [h for h in store.search(f'"{word}"') if h.title in ("Title orig", "Title copy")]
+    assert (hit.title, hit.copies, hit.duplicate_of) == ("Title orig", 1, None)
+    shown = {h.title: h for h in store.search(f'"{word}"', duplicates=True)}
+    assert shown["Title copy"].duplicate_of == rows["orig"]["id"]
+
 
 def test_the_original_is_the_copy_published_first(store: Store) -> None:
     a, b = feed_ids(store)

@@ -27,6 +27,7 @@ from aggregator.config import FeedConfig
 from aggregator.errors import SearchError, StoreError
 from aggregator.models import (
     HIGHLIGHT,
+    ArticleVersion,
     FeedFailure,
     FeedPoll,
     FeedState,
@@ -443,13 +444,17 @@ class Store:
         limit: int = 20,
         feed: str | None = None,
         since: datetime | None = None,
+        duplicates: bool = False,
     ) -> list[SearchHit]:
         """Articles matching an FTS5 query, best first (bm25, title weighted highest).
 
-        Duplicates are collapsed into their original. ``feed`` matches a feed's URL, name or
-        title. Raises SearchError when FTS5 rejects the query.
+        Near-copies are collapsed into their original (each hit counts its copies), unless
+        ``duplicates``. ``feed`` matches a feed's URL, name or title. Raises SearchError when
+        FTS5 rejects the query.
         """
-        where = ["articles_fts MATCH ?", "a.duplicate_of IS NULL"]
+        where = ["articles_fts MATCH ?"]
+        if not duplicates:
+            where.append("a.duplicate_of IS NULL")
         args: list[Any] = [fts_query]
         if feed:
             where.append(
@@ -465,7 +470,10 @@ class Store:
         sql = f"""
             SELECT a.id, a.title, a.url, coalesce(f.name, f.title, f.url), a.published,
                 snippet(articles_fts, -1, '{start}', '{end}', '…', 24),
-                bm25(articles_fts, {weights}) AS score
+                bm25(articles_fts, {weights}) AS score,
+                (SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id),
+                a.duplicate_of,
+                (SELECT count(DISTINCT s.feed_id) FROM sightings s WHERE s.article_id = a.id)
             FROM articles_fts
             JOIN articles a ON a.id = articles_fts.rowid
             JOIN feeds f ON f.id = a.feed_id
@@ -492,9 +500,40 @@ class Store:
                 published=from_db_time(row[4]),
                 snippet=row[5] or "",
                 rank=row[6],
+                copies=row[7],
+                duplicate_of=row[8],
+                feeds=max(1, row[9]),
             )
             for row in rows
         ]
+
+    def history(self, article_id: int) -> list[ArticleVersion]:
+        """Every version of an article's text, oldest first; the last is the current one.
+
+        Raises StoreError when there is no such article.
+        """
+        with self._errors("reading an article's history"):
+            current = self.db.conn.execute(
+                "SELECT title, content, coalesce(updated, last_seen) FROM articles WHERE id = ?",
+                (article_id,),
+            ).fetchone()
+            if current is None:
+                raise StoreError(f"there is no article #{article_id} in the archive")
+            rows = self.db.conn.execute(
+                "SELECT title, content, replaced_at FROM revisions WHERE article_id = ?"
+                " ORDER BY id",
+                (article_id,),
+            ).fetchall()
+        versions = []
+        since = None
+        for title, content, replaced_at in rows:
+            until = from_db_time(replaced_at)
+            versions.append(ArticleVersion(title=title, content=content, since=since, until=until))
+            since = until
+        versions.append(
+            ArticleVersion(title=current[0], content=current[1], since=since, until=None)
+        )
+        return versions
 
     def site_boilerplate(self, site: str) -> frozenset[str]:
         """The keys (``boilerplate.line_key``) of the lines learned as the site's boilerplate."""
