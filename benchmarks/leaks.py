@@ -1,8 +1,9 @@
-"""Boilerplate leaked and body kept on generated news, blog, forum and magazine pages.
+"""Boilerplate leaked and body kept on generated news, blog, forum, magazine, how-to, brief
+and long-read pages.
 
 Issue 5 asks that ``aggregator.extract.extract`` leak under 2% of the boilerplate phrases of
 typical pages in English, German, French and Spanish while keeping over 98% of the body. This
-script builds such pages deterministically (4 layouts x 4 languages x ``--variants``, from
+script builds such pages deterministically (7 layouts x 4 languages x ``--variants``, from
 ``--seed``; no network, no downloads), each with a known body and known planted boilerplate,
 runs our extractor and plain trafilatura (comments off) on every page and prints:
 
@@ -17,12 +18,24 @@ runs our extractor and plain trafilatura (comments off) on every page and prints
 - median and 95th percentile CPU ms per page;
 
 per language, per layout, per markup style and overall, then our 10 most-leaked phrases and our
-most-lost body pieces. Body pieces are paragraphs, subheadings, list items, table rows, quotes
-and code; bylines, captions and pull quotes (copies of a body sentence) are neither body nor
-boilerplate. Markup style: ``telling`` uses semantic tags and class names (``comments-area``,
-``share-bar``, ``<footer>``), ``plain`` anonymous divs with random classes; ``inside`` puts the
-comments, forms, share bar, related posts and newsletter box inside ``<article>``, ``outside``
-after it.
+most-lost body pieces. Body pieces are paragraphs, runs of very short paragraphs, subheadings,
+list items, table rows and captions, quotes (one or two paragraphs), code, a sentence that is
+mostly link text and a sentence that starts like a boilerplate label ("Shares of ...",
+"Anzeige gegen ..."); bylines, figure captions, a quote's source and pull quotes (copies of a
+body sentence) are neither body nor boilerplate. Besides menus, comment threads and forms,
+share bars, newsletter boxes, cookie notices and related posts, the boilerplate includes prose:
+a thank-you sign-off closing the article, a newsletter pitch written as full sentences between
+its paragraphs, and related stories as cards with a teaser sentence each.
+
+The layouts: news article; WordPress-style blog with comment thread and reply form; forum
+thread whose first post is the article; magazine long-read with drop cap, subheads, pull
+quote, caption and newsletter box; how-to post that is mostly structure (steps, code, a
+captioned table, a two-paragraph quote, a run of very short paragraphs); a news brief of a
+single paragraph beside teaser cards holding more text than it; a long read cut into sibling
+sections by an ad and a newsletter pitch. Markup style: ``telling`` uses semantic tags and
+class names (``comments-area``, ``share-bar``, ``<footer>``), ``plain`` anonymous divs with
+random classes; ``inside`` puts the comments, forms, share bar, related posts, teasers and
+newsletter box inside ``<article>``, ``outside`` after it.
 
     .venv/bin/python benchmarks/leaks.py [--variants 10] [--seed 5] [--top 10]
 """
@@ -51,7 +64,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 from aggregator.errors import ExtractError  # noqa: E402
 from aggregator.extract import extract  # noqa: E402
 
-LAYOUTS = ("news", "blog", "forum", "magazine")
+LAYOUTS = ("news", "blog", "forum", "magazine", "howto", "brief", "split")
 SHINGLE = 4
 _WORD = re.compile(r"\w+")
 
@@ -69,7 +82,11 @@ class Lang:
     headings: tuple[str, ...]
     quotes: tuple[str, ...]
     short: str
+    shorts: tuple[str, ...]  # very short one-sentence paragraphs
     table_head: tuple[str, str, str]
+    table_caption: str
+    lookalike: str  # a real sentence that starts like a boilerplate label
+    linked: tuple[str, str, str, str, str]  # a sentence: text, link, text, link, text
     decimal: str
     titles: tuple[str, ...]
     byline: str
@@ -147,7 +164,17 @@ EN = Lang(
         "Nobody has explained to us how the shops will survive two years of roadworks.",
     ),
     short="The vote was unanimous.",
+    shorts=("Nobody objected.", "Then came the bill.", "It did not last.", "The answer was no."),
     table_head=("Year", "Passengers (millions)", "Change"),
+    table_caption="Passengers per year on the existing network",
+    lookalike="Shares of the tram operator rose by four percent after the vote.",
+    linked=(
+        "The plan is set out in ",
+        "the council's full report",
+        " and in ",
+        "the minutes of Tuesday's meeting",
+        ".",
+    ),
     decimal=".",
     titles=(
         "{city} approves tram extension to the northern districts",
@@ -203,6 +230,14 @@ EN = Lang(
         "ad": ("Advertisement",),
         "read more": ("Read more:",),
         "related": ("Related posts",),
+        "sign-off": (
+            "Thanks for reading! If you enjoyed this article, please share it with a friend who"
+            " might like it too.",
+        ),
+        "pitch": (
+            "Want more stories like this? Sign up for our free newsletter and get the best of our"
+            " reporting in your inbox every Friday.",
+        ),
         "menu": ("Home", "World", "Politics", "Business", "Culture", "Contact"),
         "forum": (
             "You must log in or register to reply here.",
@@ -277,7 +312,22 @@ DE = Lang(
         "Niemand hat uns erklärt, wie die Geschäfte zwei Jahre Baustelle überstehen sollen.",
     ),
     short="Die Abstimmung fiel einstimmig aus.",
+    shorts=(
+        "Niemand widersprach.",
+        "Dann kam die Rechnung.",
+        "Es hielt nicht lange.",
+        "Die Antwort war nein.",
+    ),
     table_head=("Jahr", "Fahrgäste (Millionen)", "Veränderung"),
+    table_caption="Fahrgäste pro Jahr im bestehenden Netz",
+    lookalike="Anzeige gegen den Stadtrat hat bislang niemand erstattet.",
+    linked=(
+        "Der Plan steht im ",
+        "vollständigen Bericht des Stadtrats",
+        " und im ",
+        "Protokoll der Sitzung vom Dienstag",
+        ".",
+    ),
     decimal=",",
     titles=(
         "{city} verlängert die Straßenbahn in den Norden",
@@ -336,6 +386,14 @@ DE = Lang(
         "ad": ("Anzeige",),
         "read more": ("Lesen Sie auch:",),
         "related": ("Ähnliche Beiträge",),
+        "sign-off": (
+            "Danke fürs Lesen! Wenn Ihnen dieser Artikel gefallen hat, teilen Sie ihn mit"
+            " Freunden, die er auch interessieren könnte.",
+        ),
+        "pitch": (
+            "Sie wollen mehr davon? Abonnieren Sie unseren kostenlosen Newsletter und erhalten Sie"
+            " die wichtigsten Nachrichten jeden Morgen in Ihrem Postfach.",
+        ),
         "menu": ("Startseite", "Politik", "Wirtschaft", "Kultur", "Sport", "Kontakt"),
         "forum": (
             "Sie müssen sich anmelden oder registrieren, um hier zu antworten.",
@@ -409,7 +467,22 @@ FR = Lang(
         "Personne ne nous a expliqué comment les commerces survivront à deux ans de travaux.",
     ),
     short="Le vote a été unanime.",
+    shorts=(
+        "Personne n'a protesté.",
+        "Puis est venue la facture.",
+        "Cela n'a pas duré.",
+        "La réponse a été non.",
+    ),
     table_head=("Année", "Voyageurs (millions)", "Évolution"),
+    table_caption="Voyageurs par an sur le réseau actuel",
+    lookalike="Publicité mensongère : l'opposition a porté plainte contre le projet.",
+    linked=(
+        "Le projet est détaillé dans ",
+        "le rapport complet du conseil",
+        " et dans ",
+        "le compte rendu de la séance de mardi",
+        ".",
+    ),
     decimal=",",
     titles=(
         "{city} prolonge son tramway vers les quartiers nord",
@@ -473,6 +546,14 @@ FR = Lang(
         "ad": ("Publicité",),
         "read more": ("Lire aussi :",),
         "related": ("Articles similaires",),
+        "sign-off": (
+            "Merci de votre lecture ! Si cet article vous a plu, partagez-le avec un ami qu'il"
+            " pourrait intéresser.",
+        ),
+        "pitch": (
+            "Vous en voulez plus ? Inscrivez-vous à notre newsletter gratuite et recevez chaque"
+            " matin l'essentiel de l'actualité dans votre boîte mail.",
+        ),
         "menu": ("Accueil", "International", "Politique", "Économie", "Culture", "Contact"),
         "forum": (
             "Vous devez vous connecter ou vous inscrire pour répondre ici.",
@@ -547,7 +628,17 @@ ES = Lang(
         "Nadie nos ha explicado cómo sobrevivirán las tiendas a dos años de obras.",
     ),
     short="La votación fue unánime.",
+    shorts=("Nadie protestó.", "Luego llegó la factura.", "No duró mucho.", "La respuesta fue no."),
     table_head=("Año", "Viajeros (millones)", "Variación"),
+    table_caption="Viajeros por año en la red actual",
+    lookalike="Compartir coche será más fácil gracias a la nueva línea.",
+    linked=(
+        "El plan se detalla en ",
+        "el informe completo del ayuntamiento",
+        " y en ",
+        "el acta de la sesión del martes",
+        ".",
+    ),
     decimal=",",
     titles=(
         "{city} amplía el tranvía hasta los barrios del norte",
@@ -610,6 +701,14 @@ ES = Lang(
         "ad": ("Publicidad",),
         "read more": ("Lee también:",),
         "related": ("Entradas relacionadas",),
+        "sign-off": (
+            "¡Gracias por leer! Si te ha gustado este artículo, compártelo con algún amigo al que"
+            " también le pueda interesar.",
+        ),
+        "pitch": (
+            "¿Quieres más historias como esta? Suscríbete a nuestro boletín gratuito y recibe cada"
+            " mañana las noticias más importantes en tu correo.",
+        ),
         "menu": ("Inicio", "Internacional", "Política", "Economía", "Cultura", "Contacto"),
         "forum": (
             "Debes iniciar sesión o registrarte para responder aquí.",
@@ -724,7 +823,7 @@ class _Builder:
         rows = "".join(f"<li>{self.body('list item', '', item)}</li>" for item in chosen)
         return f"<{tag}>{rows}</{tag}>"
 
-    def table(self) -> str:
+    def table(self, caption: bool = False) -> str:
         head = "".join(f"<th>{html.escape(cell)}</th>" for cell in self.lang.table_head)
         self.page.body.append(
             Piece("table row", f"{self.page.layout} table head", " ".join(self.lang.table_head))
@@ -738,11 +837,47 @@ class _Builder:
             )
             self.body("table row", "", " ".join(cells))
             rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        title = (
+            f"<caption>{self.body('table caption', '', self.lang.table_caption)}</caption>"
+            if caption
+            else ""
+        )
+        return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
     def quote(self) -> str:
         text = self.rng.choice(self.lang.quotes)
         return f"<blockquote><p>{self.body('quote', '', text)}</p></blockquote>"
+
+    def short_run(self) -> str:
+        """Very short paragraphs in a row, one sentence each."""
+        return "".join(
+            f"<p>{self.body('short paragraph', 'run', text)}</p>" for text in self.lang.shorts
+        )
+
+    def lookalike(self) -> str:
+        """A real sentence that starts like a boilerplate label ("Shares of ...")."""
+        return f"<p>{self.body('look-alike', '', self.lang.lookalike)}</p>"
+
+    def linked(self) -> str:
+        """A sentence that is mostly link text, and still the article's."""
+        before, first, middle, second, after = self.lang.linked
+        self.page.body.append(
+            Piece("linked sentence", f"{self.page.layout} linked", "".join(self.lang.linked))
+        )
+        return (
+            f'<p>{html.escape(before)}<a href="/report">{html.escape(first)}</a>'
+            f'{html.escape(middle)}<a href="/minutes">{html.escape(second)}</a>'
+            f"{html.escape(after)}</p>"
+        )
+
+    def long_quote(self) -> str:
+        """A quotation of two paragraphs, its source in a footer (neither body nor boilerplate)."""
+        first, second = self.lang.quotes
+        return (
+            f"<blockquote><p>{self.body('quote', 'long', first)}</p>"
+            f"<p>{self.body('quote', 'long', second)}</p>"
+            f"<footer>— {self.neutral('{name}')}</footer></blockquote>"
+        )
 
     def code(self) -> str:
         text = "for stop in line.stops:\n    print(stop.name, stop.opening_year)"
@@ -789,6 +924,27 @@ class _Builder:
             f"<h3>{self.phrase('subscribe', 0)}</h3><p>{self.phrase('subscribe', 1)}</p>"
             f'<form action="/subscribe"><input type="email" name="email">'
             f"<button>{self.phrase('subscribe', 2)}</button></form></{self.tag('aside')}>"
+        )
+
+    def signoff(self) -> str:
+        """A closing paragraph thanking the reader: boilerplate written as prose."""
+        return f"<p><em>{self.phrase('sign-off')}</em></p>"
+
+    def pitch(self) -> str:
+        """A newsletter pitch written as full sentences, between the article's paragraphs."""
+        return f"<p><strong>{self.phrase('pitch')}</strong></p>"
+
+    def teasers(self) -> str:
+        """Related stories as cards: a linked title and a one-sentence teaser each."""
+        cards = "".join(
+            f"<div{self.attrs('card')}><h3><a href='/t{i}'>"
+            f"{self.bp('related', 'related title', title)}</a></h3>"
+            f"<p>{self.bp('teaser', 'teaser', self.fill(self.sentences.pop()))}</p></div>"
+            for i, title in enumerate(self.related[:4])
+        )
+        return (
+            f"<{self.tag('aside')}{self.attrs('more-stories')}><h2>{self.phrase('related')}</h2>"
+            f"{cards}</{self.tag('aside')}>"
         )
 
     def related_posts(self) -> str:
@@ -972,11 +1128,88 @@ def _magazine(b: _Builder) -> tuple[str, str]:
     return title, f"{cookie}{b.menu('site-nav')}<main>{article}{outer}</main>{b.footer()}"
 
 
+def _howto(b: _Builder) -> tuple[str, str]:
+    """A how-to post that is mostly structure: steps, code, a captioned table, a long quote,
+    a run of very short paragraphs; a thank-you sign-off closes it."""
+    title = b.fill(b.rng.choice(b.lang.titles))
+    parts = [
+        b.paragraph("first"),
+        b.heading(),
+        b.items(),
+        b.code(),
+        b.paragraph("middle"),
+        b.table(caption=True),
+        b.linked(),
+        b.lookalike(),
+        b.long_quote(),
+        b.short_run(),
+        b.paragraph("last"),
+        b.signoff(),
+    ]
+    around = [b.share(), b.related_posts()]
+    if b.rng.random() < 0.5:
+        around.append(b.comments(b.rng.randint(3, 4), form=True))
+    inner = "".join(around) if b.inside else ""
+    outer = "" if b.inside else "".join(around)
+    entry = f"<div{b.attrs('entry-content')}>{''.join(parts)}</div>"
+    article = (
+        f"<article{b.attrs('post hentry')}><h1>{html.escape(title)}</h1>{entry}{inner}</article>"
+    )
+    sidebar = f"<{b.tag('aside')}{b.attrs('sidebar')}>{b.newsletter()}</{b.tag('aside')}>"
+    cookie = b.cookie() if b.rng.random() < 0.5 else ""
+    return title, f"{b.menu('main-nav')}{cookie}<div>{article}{outer}</div>{sidebar}{b.footer()}"
+
+
+def _brief(b: _Builder) -> tuple[str, str]:
+    """A news brief of a single paragraph, with more text in teaser cards around it than in
+    the article."""
+    title = b.fill(b.rng.choice(b.lang.titles))
+    around = [b.teasers(), b.newsletter()]
+    inner = "".join(around) if b.inside else ""
+    outer = "" if b.inside else "".join(around)
+    article = (
+        f"<article{b.attrs('post')}><h1>{html.escape(title)}</h1>"
+        f"<p{b.attrs('byline')}>{b.neutral(b.lang.byline)}</p>{b.paragraph('only')}{inner}"
+        "</article>"
+    )
+    cookie = b.cookie() if b.rng.random() < 0.5 else ""
+    return title, f"{b.menu('main-nav')}{cookie}<main>{article}{outer}</main>{b.footer()}"
+
+
+def _split(b: _Builder) -> tuple[str, str]:
+    """A long read whose text is cut into sibling sections by an ad and a newsletter pitch
+    written as prose; a thank-you sign-off closes it."""
+    title = b.fill(b.rng.choice(b.lang.titles))
+    section = b.attrs("article-body__section")  # the same class on every section
+    sections = [
+        [b.paragraph("first"), b.paragraph("middle"), b.short()],
+        [b.heading(), b.paragraph("middle"), b.quote(), b.paragraph("middle")],
+        [b.paragraph("middle"), b.items(), b.paragraph("last"), b.signoff()],
+    ]
+    breaks = [b.ad(), f"<div{b.attrs('inline-newsletter')}>{b.pitch()}</div>"]
+    body = "".join(
+        f"<div{section}>{''.join(parts)}</div>{breaks[i] if i < len(breaks) else ''}"
+        for i, parts in enumerate(sections)
+    )
+    around = [b.share(), b.related_posts()]
+    inner = "".join(around) if b.inside else ""
+    outer = "" if b.inside else "".join(around)
+    article = (
+        f"<article{b.attrs('longform')}><h1>{html.escape(title)}</h1>"
+        f"<p{b.attrs('byline')}>{b.neutral(b.lang.byline)}</p>{body}{inner}</article>"
+    )
+    cookie = b.cookie() if b.rng.random() < 0.5 else ""
+    return title, f"{cookie}{b.menu('site-nav')}<main>{article}{outer}</main>{b.footer()}"
+
+
 _LAYOUT_BUILDERS: dict[str, Callable[[_Builder], tuple[str, str]]] = {
     "news": _news,
     "blog": _blog,
     "forum": _forum,
     "magazine": _magazine,
+    "howto": _howto,
+    "brief": _brief,
+    "split": _split,
 }
 MARKUPS = ("telling/outside", "telling/inside", "plain/outside", "plain/inside")
 

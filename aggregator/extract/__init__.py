@@ -1,23 +1,29 @@
 """Page HTML -> clean article text and metadata.
 
-The only package that uses trafilatura and lxml. One page goes through four steps:
+The only package that uses trafilatura and lxml. One page goes through five steps:
 
 1. decode the bytes (BOM, ``<meta charset>``, else UTF-8) and parse them once with lxml
    (``_document``);
 2. prune the boilerplate that trafilatura keeps when a theme puts it inside the article
    container: comment threads and forms, share bars, newsletter boxes, cookie banners (by
-   their class names), and comment threads and forum replies (by their structure)
-   (``_pruning``);
+   their class names), sections opening with a "Related posts" heading, and comment threads
+   and forum replies (by their structure) (``_pruning``);
 3. let trafilatura pick the main content (comments off, its cross-call deduplication off, so
    the output never depends on earlier calls) and the metadata. Its fast pass decides unless
    the result is mostly menu-like short lines; then its full pass gives a second opinion
    (``_main_text``; the language and canonical URL the page declares: ``_metadata``);
-4. render trafilatura's tree as plain text, one paragraph per block, and drop the lines that
-   are boilerplate (copyright, "Advertisement", "Read more: ...", share and subscribe prompts)
-   in English, German, French and Spanish (``_render``, ``_line_filter``).
+4. a second opinion on the same tree: readability-style scoring of the page's blocks finds
+   the main container and its sibling sections (``_dom_score``), and trafilatura's blocks are
+   reconciled with it block by block: link lists and boilerplate-looking blocks outside it
+   are dropped, prose it holds that trafilatura missed is added in place (``_reconcile``);
+   ``Extracted.method`` says which path produced the text;
+5. render the blocks as plain text, one paragraph per block, and drop the lines that are
+   boilerplate (copyright, "Advertisement", "Read more: ...", share and subscribe prompts,
+   newsletter pitches, sign-offs) in English, German, French and Spanish (``_render``,
+   ``_line_filter``).
 
-Feed content (HTML from an RSS/Atom entry) goes through steps 1, 2 and 4 in
-``clean_feed_html``: it is the article already, so trafilatura's page heuristics are skipped.
+Feed content (HTML from an RSS/Atom entry) goes through steps 1, 2 and 5 in
+``clean_feed_html``: it is the article already, so the page heuristics are skipped.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from aggregator.models import Extracted
 __all__ = [
     "EXTRACTOR",
     "MAX_PAGE_TAGS",
+    "REVISION",
     "clean_feed_html",
     "extract",
     "is_boilerplate_line",
@@ -53,7 +60,7 @@ __all__ = [
 
 #: Bumped whenever a change to this package changes the text it extracts, so that articles
 #: extracted by an older revision can be found (and re-extracted from their archived pages).
-REVISION = 1
+REVISION = 2
 #: The extractor's name and version as recorded on every article.
 EXTRACTOR = f"aggregator-extract/{REVISION} trafilatura/{trafilatura.__version__}"
 
@@ -82,7 +89,7 @@ def extract(html: str | bytes, url: str | None = None, *, encoding: str | None =
         canonical = canonical_url(tree, url)
         lang = page_lang(tree)
         prune_boilerplate(tree)
-        body = article_text(tree, url)
+        body, method = article_text(tree, url)
         if len(_WORD.findall(body, 0, 1000)) < _MIN_WORDS:
             raise ExtractError("no article text was found on the page")
         metadata = trafilatura.extract_metadata(tree, url, date_params())
@@ -98,6 +105,7 @@ def extract(html: str | bytes, url: str | None = None, *, encoding: str | None =
         lang=lang or language_code(metadata.language),
         canonical_url=canonical,
         sitename=metadata.sitename or None,
+        method=method,
     )
 
 

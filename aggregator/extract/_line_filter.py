@@ -26,6 +26,19 @@ _SHARE_ITEM = (
 )
 _SHARE_SEP = r"[\s|·•,/:\u2013—-]+"
 
+# The heading of a section of links to other articles.
+_RELATED = (
+    r"(?:related (?:posts?|articles?|stories|content|coverage|reading|links|topics|news)"
+    r"|more (?:stories|articles|news)|you (?:may|might) also (?:like|enjoy)"
+    r"|recommended(?: for you| stories| articles| reading)?|popular (?:posts|stories)"
+    r"|most (?:read|popular|viewed|shared)|trending(?: now)?|don't miss"
+    r"|verwandte (?:artikel|beiträge|themen)|ähnliche (?:artikel|beiträge)"
+    r"|das könnte sie auch interessieren|meistgelesen|articles (?:similaires|liés|connexes)"
+    r"|à lire également|artículos relacionados|noticias relacionadas|entradas relacionadas"
+    r"|publicaciones relacionadas|artículos similares|lo más leído)" + _END
+)
+_RELATED_LIMIT = 100
+
 _BOILERPLATE_RULES = (
     # Copyright and rights notices.
     _rule(
@@ -64,14 +77,8 @@ _BOILERPLATE_RULES = (
     ),
     # Headings of related-content, author and reader-response sections.
     _rule(
-        100,
-        r"(?:related (?:posts?|articles?|stories|content|coverage|reading|links|topics|news)"
-        r"|more (?:stories|articles|news)|you (?:may|might) also (?:like|enjoy)"
-        r"|recommended(?: for you| stories| articles| reading)?|popular (?:posts|stories)"
-        r"|most (?:read|popular|viewed|shared)|trending(?: now)?|don't miss"
-        r"|verwandte (?:artikel|beiträge|themen)|ähnliche (?:artikel|beiträge)"
-        r"|das könnte sie auch interessieren|meistgelesen|articles (?:similaires|liés|connexes)"
-        r"|à lire également|artículos relacionados|noticias relacionadas|lo más leído)" + _END,
+        _RELATED_LIMIT,
+        _RELATED,
         r"more from [^.!?:;,]{1,70}$",
         r"recommended from [^.!?]{1,40}$",
         r"[\d.,]+[km]? followers$",
@@ -136,6 +143,39 @@ _BOILERPLATE_RULES = (
         r"suscr[ií]b(?:ete|ase)\b",
         r"(?:reg[ií]strate|recibe)\b.{0,60}(?:boletín|newsletter)",
     ),
+    # Newsletter pitches written as sentences: a sign-up verb and "our newsletter", or the
+    # news "every morning in your inbox", anywhere in a short line.
+    _rule(
+        200,
+        r"(?=.*\b(?:sign up|subscribe|register|join|get|abonnieren|anmelden|bestellen|abonnez"
+        r"|inscrivez|recevez|suscr[ií]b(?:ete|ase)|reg[ií]strate|recibe)\b)"
+        r".*\b(?:our|unseren?|notre|nos|nuestros?|nuestras?)(?: [\w-]+){0,2}"
+        r" (?:newsletters?|boletín|boletines|lettres? d'information)\b",
+        r"(?=.*\b(?:every (?:morning|day|evening|week|friday|weekday)|daily|weekly"
+        r"|jeden (?:morgen|tag|abend)|täglich|wöchentlich|chaque (?:matin|jour|soir|semaine)"
+        r"|tous les (?:matins|jours)|cada (?:mañana|día|semana)|todos los días)\b)"
+        r"(?=.*\b(?:news|stories|headlines|newsletter|nachrichten|schlagzeilen|actualité"
+        r"|infos|informations|nouvelles|noticias|titulares|boletín)\b)"
+        r".*\b(?:(?:in|to) your inbox|in (?:ihr(?:em)?|dein(?:em)?) (?:e-mail-)?postfach"
+        r"|dans (?:votre|ta) boîte (?:mail|e-mail|aux lettres|de réception)"
+        r"|en (?:tu|su) (?:correo|bandeja de entrada|email))\b",
+    ),
+    # Sign-offs thanking the reader or asking whether they liked the piece.
+    _rule(
+        200,
+        r"(?:thanks|thank you) for reading\b",
+        r"(?:if you|did you) (?:enjoy|enjoyed|like|liked) (?:this|the|our)"
+        r" (?:article|post|story|piece|recipe|report|interview|guide|tutorial|newsletter)\b",
+        r"danke (?:fürs|für das|für's) lesen\b",
+        r"(?:wenn (?:ihnen|dir)|(?:hat|haben) (?:ihnen|dir)) (?:dieser|diese|der|das|unser)"
+        r" (?:artikel|beitrag|text|bericht|rezept|interview|newsletter|ratgeber) gefallen\b",
+        r"merci (?:de (?:votre|ta) lecture|d'avoir lu|pour (?:votre|ta) lecture)\b",
+        r"(?:si )?(?:cet|cette|ce) (?:article|billet|texte|reportage|recette|entretien|tutoriel"
+        r"|dossier) vous a plu\b",
+        r"¡?gracias por (?:leer|tu lectura|su lectura)\b",
+        r"¿?(?:si )?te ha gustado (?:este|esta) (?:artículo|entrada|post|nota|reportaje|receta"
+        r"|entrevista|tutorial|guía)\b",
+    ),
     # Cookie notices.
     _rule(
         400,
@@ -154,13 +194,29 @@ _LONGEST_RULE = max(limit for limit, _ in _BOILERPLATE_RULES)
 _DECORATION = " -\u2013—•·*|_=~"  # around labels such as "- Advertisement -"
 
 
+_RELATED_HEADING = re.compile(_RELATED)
+
+
+def is_related_heading(line: str) -> bool:
+    """Whether a line is the heading of a related-content section ("Related posts",
+    "Ähnliche Beiträge", "Articles similaires", "Entradas relacionadas")."""
+    text = _normalize(line)
+    return len(text) <= _RELATED_LIMIT and _RELATED_HEADING.match(text) is not None
+
+
 def is_boilerplate_line(line: str) -> bool:
     """Whether a line of text is boilerplate (copyright, ads, teasers, prompts, notices).
 
-    Every pattern is anchored at the start of the line and applies only to short lines, so
-    a sentence that merely mentions "copyright law" or "subscribe" is never dropped.
+    Every pattern applies only to short lines and is anchored at the start of the line, but
+    for newsletter pitches, which need several words together anywhere in the line (a sign-up
+    verb and "our newsletter"; news, "every morning" and "in your inbox"): a sentence that
+    merely mentions "copyright law" or "subscribe" is never dropped.
     """
-    text = " ".join(line.split()).strip(_DECORATION).lower()
+    text = _normalize(line)
     if len(text) > _LONGEST_RULE:
         return False
     return any(len(text) <= limit and rule.match(text) for limit, rule in _BOILERPLATE_RULES)
+
+
+def _normalize(line: str) -> str:
+    return " ".join(line.split()).strip(_DECORATION).lower()

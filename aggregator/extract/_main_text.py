@@ -1,33 +1,58 @@
-"""The main text of a page, chosen by trafilatura's fast pass or, when in doubt, its full pass."""
+"""The main text of a page: trafilatura's choice, reconciled with our own DOM scoring."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import lxml.html
 import trafilatura
 
-from aggregator.extract._render import render
+from aggregator.extract._dom_score import in_page_chrome, main_content
+from aggregator.extract._reconcile import reconcile
+from aggregator.extract._render import Block, blocks, join
 
 
-def article_text(tree: lxml.html.HtmlElement, url: str | None) -> str:
+class MainText(NamedTuple):
+    text: str
+    method: str
+    """Which path produced the text: "trafilatura" (its fast pass), "trafilatura-full" (its
+    full pass), either with "+dom" when the DOM scoring added or dropped blocks, or "dom"
+    (trafilatura found nothing)."""
+
+
+def article_text(tree: lxml.html.HtmlElement, url: str | None) -> MainText:
     """The main text, rendered and filtered.
 
     trafilatura's fast pass decides, unless what it found is mostly short lines (menus, link
     lists): then its full pass, which compares with its fallback extractors, gives a second
     opinion, and the text with the better balance of prose over short lines wins. Both passes
-    work on copies of ``tree``.
+    work on copies of ``tree``. Its blocks are then reconciled with the main content that our
+    own scoring finds in ``tree`` (``_dom_score``, ``_reconcile``); when trafilatura finds
+    nothing worth keeping, that content's prose is the text.
     """
-    text = _trafilatura_text(tree, url, fast=True)
-    if text and _prose_chars(text) * 2 >= len(text):
-        return text
-    second = _trafilatura_text(tree, url, fast=False)
-    return second if _prose_balance(second) > _prose_balance(text) else text
+    chosen, method = _trafilatura_blocks(tree, url, fast=True), "trafilatura"
+    text = join(chosen)
+    if not text or _prose_chars(text) * 2 < len(text):
+        second = _trafilatura_blocks(tree, url, fast=False)
+        if _prose_balance(join(second)) > _prose_balance(text):
+            chosen, method = second, "trafilatura-full"
+    page = blocks(tree.body)
+    main = main_content(page)
+    result = reconcile(page, main, chosen)
+    if not result.kept:  # our candidate alone, unless it is the page's header, footer or sidebar
+        result = reconcile(page, [root for root in main if not in_page_chrome(root)], [])
+        method = "dom"
+    elif result.added or result.dropped:
+        method += "+dom"
+    return MainText(join(result.blocks), method)
 
 
-def _trafilatura_text(tree: lxml.html.HtmlElement, url: str | None, *, fast: bool) -> str:
+def _trafilatura_blocks(tree: lxml.html.HtmlElement, url: str | None, *, fast: bool) -> list[Block]:
     document = trafilatura.bare_extraction(
         tree, url=url, fast=fast, include_comments=False, deduplicate=False
     )
-    return render(getattr(document, "body", None))  # None when trafilatura found nothing
+    body = getattr(document, "body", None)  # None when trafilatura found nothing
+    return [] if body is None else blocks(body)
 
 
 def _prose_chars(text: str) -> int:

@@ -1,4 +1,5 @@
-"""Boilerplate removed from the tree before trafilatura: by class names, and threads by shape."""
+"""Boilerplate removed from the tree before trafilatura: by class names, sections of related
+links by their heading, and comment threads by their shape."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import lxml.html
 from lxml import etree
 
 from aggregator.extract._document import tag_name
+from aggregator.extract._line_filter import is_related_heading
 
 
 def _tokens(*names: str) -> re.Pattern[str]:
@@ -68,10 +70,12 @@ _HOLDS_ARTICLE = etree.XPath("boolean(.//h1 | .//*[@itemprop='articleBody'])")
 
 
 def prune_boilerplate(tree: lxml.html.HtmlElement) -> None:
-    """Remove comment sections, comment forms, promo boxes and threads from the tree, in place."""
+    """Remove comment sections, comment forms, promo boxes, related-links sections and threads
+    from the tree, in place."""
     for element in _CANDIDATES(tree):
         if _is_boilerplate_element(element) and not _HOLDS_ARTICLE(element):
             element.drop_tree()  # harmless when an ancestor already went
+    _prune_related_sections(tree)
     _prune_threads(tree)
 
 
@@ -104,6 +108,32 @@ def _is_boilerplate_element(element: lxml.html.HtmlElement) -> bool:
         or element.tag == "form"
     )
     return bool(promo) and len(element.text_content()) < _PROMO_MAX_CHARS
+
+
+# A section that opens with a "Related posts" heading holds links to other articles, often
+# with a teaser sentence each, whatever its markup: it goes while small.
+_SUBHEADINGS = etree.XPath("//body//*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6]")
+_RELATED_MAX_CHARS = 2000
+
+
+def _prune_related_sections(tree: lxml.html.HtmlElement) -> None:
+    """Remove the small sections that open with a related-content heading, in place."""
+    for heading in _SUBHEADINGS(tree):
+        if not is_related_heading(heading.text_content()):
+            continue
+        opener = heading  # the heading, or a wrapper holding nothing else
+        while (parent := opener.getparent()) is not None and len(parent) == 1:
+            opener = parent
+        section = opener.getparent()
+        if (
+            section is None
+            or section[0] is not opener
+            or section.tag in ("body", "html")
+            or _HOLDS_ARTICLE(section)
+            or len(section.text_content()) > _RELATED_MAX_CHARS
+        ):
+            continue
+        section.drop_tree()
 
 
 # Reader comments and forum replies without telling class names are found by their shape: a

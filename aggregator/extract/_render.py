@@ -1,9 +1,11 @@
-"""A tree (lxml.html or trafilatura's output) as plain text, one paragraph per block."""
+"""A tree (lxml.html or trafilatura's output) as blocks of plain text, one paragraph each, and
+the blocks as text."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 
 from lxml import etree
 
@@ -33,22 +35,60 @@ _BREAKS = frozenset({"br", "lb"})
 _BLOCKS = _CONTAINERS | _LISTS | _TABLES | _VERBATIM | _ROWS | _ITEMS
 
 
-class _Block(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class Block:
+    """One paragraph of text, and the element it comes from."""
+
     lines: tuple[str, ...]
+    element: etree._Element
+    """The element whose content the block is: a paragraph, heading, list, table or code
+    block; for text loose between blocks (``loose``), the element that holds it."""
+    loose: bool = False
+    inline: tuple[etree._Element, ...] = ()
+    """For loose text, the inline elements (links, emphasis) among it."""
     checked: bool = False
     """True when the lines must not go through the line filter: code is kept exactly, and
     list items were checked before their marker was added."""
 
+    @cached_property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @cached_property
+    def link_count(self) -> int:
+        """How many links with text the block holds."""
+        return sum(1 for size in self._link_sizes if size)
+
+    @cached_property
+    def link_density(self) -> float:
+        """The share of the block's text that is link text (0 to 1)."""
+        return min(1.0, sum(self._link_sizes) / max(1, len(self.text)))
+
+    @cached_property
+    def _link_sizes(self) -> list[int]:
+        if self.loose:
+            anchors = [a for child in self.inline for a in child.iter("a")]
+        else:
+            anchors = list(self.element.iter("a"))
+        return [len(" ".join(_inline_text(a).split())) for a in anchors]
+
 
 def render(root: etree._Element | None) -> str:
     """Plain text of a tree: blocks separated by a blank line, boilerplate lines dropped."""
-    if root is None:
-        return ""
+    return "" if root is None else join(blocks(root))
+
+
+def blocks(root: etree._Element) -> list[Block]:
+    """The blocks of a tree in document order, with their lines as they will be written."""
     try:
-        blocks = list(_blocks(root))
+        return list(_blocks(root))
     except RecursionError:  # absurdly deep markup: keep the text, lose the layout
         etree.strip_elements(root, *_SKIPPED, with_tail=False)
-        blocks = [_Block(_clean_lines("\n".join(root.itertext())))]
+        return [Block(_clean_lines("\n".join(root.itertext())), root)]
+
+
+def join(blocks: Iterable[Block]) -> str:
+    """Blocks as text: separated by a blank line, boilerplate lines dropped."""
     paragraphs = []
     for block in blocks:
         lines = [line for line in block.lines if block.checked or not is_boilerplate_line(line)]
@@ -57,38 +97,49 @@ def render(root: etree._Element | None) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _blocks(container: etree._Element) -> Iterator[_Block]:
+def _blocks(container: etree._Element) -> Iterator[Block]:
     """The blocks of a container, in document order; loose inline text forms its own block."""
-    inline = [container.text or ""]
+    text = [container.text or ""]
+    inline: list[etree._Element] = []
+    loose = False
     for child in container:
         tag = tag_name(child)
         if _is_block(child, tag):
-            yield from _text_block(inline)
+            loose = True
+            yield from _text_block(text, container, inline)
             yield from _child_blocks(child, tag)
-            inline = [child.tail or ""]
+            text, inline = [child.tail or ""], []
         else:
-            inline.append(_inline_text(child))
-            inline.append(child.tail or "")
-    yield from _text_block(inline)
+            text.append(_inline_text(child))
+            text.append(child.tail or "")
+            inline.append(child)
+    yield from _text_block(text, container, inline if loose else None)
 
 
-def _child_blocks(element: etree._Element, tag: str) -> Iterator[_Block]:
+def _child_blocks(element: etree._Element, tag: str) -> Iterator[Block]:
     if tag in _VERBATIM:
         code = "".join(_inline_parts(element, verbatim=True)).strip("\n").rstrip()
         if code.strip():
-            yield _Block(tuple(code.splitlines()), checked=True)
+            yield Block(tuple(code.splitlines()), element, checked=True)
     elif tag in _LISTS:
-        yield _Block(tuple(_list_lines(element, depth=0)), checked=True)
+        lines = tuple(_list_lines(element, depth=0))
+        if lines:
+            yield Block(lines, element, checked=True)
     elif tag in _TABLES and element.find(".//table") is None:
-        yield _Block(tuple(_table_lines(element)))
+        lines = tuple(_table_lines(element))
+        if lines:
+            yield Block(lines, element)
     else:  # containers, layout tables, and rows or items outside their parents
         yield from _blocks(element)
 
 
-def _text_block(parts: list[str]) -> Iterator[_Block]:
+def _text_block(
+    parts: list[str], container: etree._Element, inline: list[etree._Element] | None
+) -> Iterator[Block]:
+    """The block of text ``parts``: all of ``container``, or (``inline`` given) loose text."""
     lines = _clean_lines("".join(parts))
     if lines:
-        yield _Block(lines)
+        yield Block(lines, container, inline is not None, tuple(inline or ()))
 
 
 def _clean_lines(text: str) -> tuple[str, ...]:
@@ -147,6 +198,10 @@ def _list_lines(element: etree._Element, depth: int) -> Iterator[str]:
 
 
 def _table_lines(table: etree._Element) -> Iterator[str]:
+    """The table's caption, then one line per row, cells separated by " | "."""
+    caption = table.find("caption")
+    if caption is not None:
+        yield from _clean_lines(_inline_text(caption))
     for row in table.iter("tr", "row"):
         cells = (
             " ".join(_clean_lines(_inline_text(cell))) for cell in row if tag_name(cell) in _CELLS
