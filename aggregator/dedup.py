@@ -180,24 +180,25 @@ def entry_fingerprint(entry: Entry) -> str:
 
 # --- near-duplicates --------------------------------------------------------------------------
 #
-# Two texts are near-duplicates when the sets of their word 3-shingles overlap enough (Jaccard
-# resemblance). To find candidates without comparing a text with every stored one, each text
-# gets a MinHash sketch by one-permutation hashing (each shingle's hash falls into one of
-# NEAR_BUCKETS bins; a bin keeps its smallest hash; empty bins borrow from the next full one),
-# cut into NEAR_BANDS bands of NEAR_ROWS bins. Each band is one integer key in the store's
-# index: two texts of resemblance s share a given band with probability about s**NEAR_ROWS.
-# Stored texts sharing at least NEAR_MIN_BANDS bands are then compared exactly.
+# Two texts are near-duplicates when most of the shorter one's word 3-shingles are in the other
+# (the overlap coefficient: an edited copy, or an excerpt, of a story). To find candidates
+# without comparing a text with every stored one, each text gets a MinHash sketch by
+# one-permutation hashing (each shingle's hash falls into one of NEAR_BUCKETS bins; a bin keeps
+# its smallest hash; empty bins borrow from the next full one), cut into NEAR_BANDS bands of
+# NEAR_ROWS bins. Each band is one integer key in the store's index: two texts of Jaccard
+# resemblance s share a given band with probability about s**NEAR_ROWS. The stored texts
+# sharing the most bands are then compared exactly.
 
 SHINGLE_WORDS = 3
 NEAR_ROWS = 3
 NEAR_BANDS = 20
 NEAR_BUCKETS = NEAR_ROWS * NEAR_BANDS
-#: Candidates must share this many bands (one shared band is often a common phrase).
-NEAR_MIN_BANDS = 2
+#: Candidates must share this many bands.
+NEAR_MIN_BANDS = 1
 #: Texts shorter than this are too short to call near-copies of each other.
 NEAR_MIN_WORDS = 50
-#: Resemblance from which a text is a near-copy of another.
-NEAR_THRESHOLD = 0.5
+#: Overlap from which a text is a near-copy of another.
+NEAR_THRESHOLD = 0.6
 
 _MASK32 = 0xFFFFFFFF
 _GOLDEN = 0x9E3779B1  # odd: multiplying by it permutes 32-bit values and mixes their bits
@@ -248,8 +249,8 @@ def _densified(bins: list[int | None]) -> list[int]:
     return filled
 
 
-def resemblance(a: frozenset[int], b: frozenset[int]) -> float:
-    """Jaccard resemblance of two shingle sets (0 when either is empty)."""
+def overlap(a: frozenset[int], b: frozenset[int]) -> float:
+    """The share of the smaller shingle set found in the other (0 when either is empty)."""
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    return len(a & b) / min(len(a), len(b))

@@ -374,35 +374,17 @@ def _link_near_copy(conn: sqlite3.Connection, article_id: int, record: ArticleRe
     """Index a new article's near-duplicate keys; if it nearly copies a stored article, link
     the two (``duplicate_of``, ``similarity``) and say so.
 
-    Candidates share at least ``NEAR_MIN_BANDS`` band keys; the most similar one at or above
-    ``NEAR_THRESHOLD`` wins. The original of a cluster is the article published first (ties:
+    Candidates share at least ``NEAR_MIN_BANDS`` band keys; the one that overlaps most, at or
+    above ``NEAR_THRESHOLD``, wins. The original of a cluster is the article published first (ties:
     the one seen first); every copy points at it directly.
     """
-    keys = record.near_keys
-    if not keys:
+    if not record.near_keys or record.content is None:
         return False
-    marks = ", ".join("?" * len(keys))
-    candidates = conn.execute(
-        f"""
-        SELECT article_id FROM near_keys WHERE key IN ({marks})
-        GROUP BY article_id HAVING count(*) >= ? ORDER BY count(*) DESC, article_id LIMIT ?
-        """,
-        (*keys, dedup.NEAR_MIN_BANDS, _NEAR_CANDIDATES),
-    ).fetchall()
-    set_near_keys(conn, article_id, keys)
-    if not candidates or record.content is None:
+    found = find_near_copy(conn, record.near_keys, record.content)
+    set_near_keys(conn, article_id, record.near_keys)
+    if found is None:
         return False
-    mine = dedup.shingles(record.content)
-    best, best_similarity = None, 0.0
-    for (candidate,) in candidates:
-        (content,) = conn.execute(
-            "SELECT content FROM articles WHERE id = ?", (candidate,)
-        ).fetchone()
-        similarity = dedup.resemblance(mine, dedup.shingles(content or ""))
-        if similarity > best_similarity:
-            best, best_similarity = candidate, similarity
-    if best is None or best_similarity < dedup.NEAR_THRESHOLD:
-        return False
+    best, best_similarity = found
     (root,) = conn.execute(
         "SELECT coalesce(duplicate_of, id) FROM articles WHERE id = ?", (best,)
     ).fetchone()
@@ -425,6 +407,34 @@ def _link_near_copy(conn: sqlite3.Connection, article_id: int, record: ArticleRe
 
 #: Near-duplicate candidates compared exactly, at most (the ones sharing the most bands).
 _NEAR_CANDIDATES = 8
+
+
+def find_near_copy(
+    conn: sqlite3.Connection, keys: tuple[int, ...], text: str
+) -> tuple[int, float] | None:
+    """The stored article ``text`` nearly copies, and their overlap, if any.
+
+    One indexed query finds the articles sharing at least ``NEAR_MIN_BANDS`` band keys (the
+    ``_NEAR_CANDIDATES`` sharing most); their texts are compared exactly (``dedup.overlap``).
+    """
+    marks = ", ".join("?" * len(keys))
+    candidates = conn.execute(
+        f"""
+        SELECT article_id FROM near_keys WHERE key IN ({marks})
+        GROUP BY article_id HAVING count(*) >= ? ORDER BY count(*) DESC, article_id LIMIT ?
+        """,
+        (*keys, dedup.NEAR_MIN_BANDS, _NEAR_CANDIDATES),
+    ).fetchall()
+    if not candidates:
+        return None
+    mine = dedup.shingles(text)
+    best, best_similarity = 0, 0.0
+    for (candidate,) in candidates:
+        row = conn.execute("SELECT content FROM articles WHERE id = ?", (candidate,)).fetchone()
+        similarity = dedup.overlap(mine, dedup.shingles(row[0] or "")) if row else 0.0
+        if similarity > best_similarity:
+            best, best_similarity = candidate, similarity
+    return (best, best_similarity) if best_similarity >= dedup.NEAR_THRESHOLD else None
 
 
 def _published_before(conn: sqlite3.Connection, first: int, second: int) -> bool:
