@@ -15,11 +15,11 @@ import os
 import re
 import socket
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import sqlite_utils
 
@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
@@ -652,6 +654,29 @@ class Store:
         """Every article (near-copies included), with the feeds that carried it."""
         with self._errors("exporting articles"):
             yield from _export.articles(self.db.conn, feed_ids=feed_ids)
+
+    def last_digest_run(self, name: str) -> datetime | None:
+        """When the digest ``name`` last ran (None: never)."""
+        rows = self.query("SELECT last_run_at FROM digest_runs WHERE name = ?", [name])
+        return from_db_time(rows[0]["last_run_at"]) if rows else None
+
+    def record_digest_run(self, name: str, *, at: datetime, articles: int) -> None:
+        """Remember that the digest ``name`` ran (its next ``--since last`` starts there)."""
+        with self._errors("recording a digest run"), self._transaction() as conn:
+            conn.execute(
+                """
+                INSERT INTO digest_runs (name, last_run_at, articles) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at,
+                    articles = excluded.articles
+                """,
+                (name, to_db_time(at), articles),
+            )
+
+    def read(self, action: str, reader: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``reader(connection, *args, **kwargs)`` for the read-side modules' own queries
+        (functions in this package); a database error becomes a StoreError about ``action``."""
+        with self._errors(action):
+            return reader(self.db.conn, *args, **kwargs)
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables."""

@@ -227,12 +227,27 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """When each named digest last ran (for ``--since last``)."""
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE digest_runs (
+            name TEXT PRIMARY KEY,
+            last_run_at TEXT NOT NULL,
+            articles INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    )
+
+
 #: Numbered migrations: ``MIGRATIONS[n - 1]`` upgrades a database from version n-1 to n.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
