@@ -386,7 +386,7 @@ def _print_summary(console: Console, summary: PollSummary, *, skipped: int) -> N
 # --- search ----------------------------------------------------------------------------------
 
 
-def parse_when(value: str, now: datetime) -> datetime:
+def parse_when(value: str, now: datetime, *, option: str = "--since") -> datetime:
     """A point in time: a duration back from now ("24h", "7d") or a date ("2026-11-01")."""
     try:
         return now - timedelta(seconds=parse_duration(value))
@@ -397,7 +397,7 @@ def parse_when(value: str, now: datetime) -> datetime:
     except ValueError:
         raise click.BadParameter(
             f'{value!r} is neither a duration like "24h" nor a date like "2026-11-01"',
-            param_hint="--since",
+            param_hint=option,
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
@@ -407,6 +407,16 @@ def parse_when(value: str, now: datetime) -> datetime:
 @click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--feed", metavar="NAME_OR_URL", help="Only articles delivered by this feed.")
 @click.option("--since", metavar="WHEN", help='Only articles since then: "24h", "7d", a date.')
+@click.option("--until", metavar="WHEN", help='Only articles before then: "24h", a date.')
+@click.option("--tag", metavar="TAG", help="Only articles with this tag (theirs or their feed's).")
+@click.option("--lang", metavar="CODE", help='Only articles in this language ("en", "de").')
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "date"]),
+    default="relevance",
+    show_default=True,
+    help="Best matches first, or newest first.",
+)
 @click.option(
     "--duplicates", is_flag=True, help="Show near-copies too (by default they are collapsed)."
 )
@@ -418,21 +428,38 @@ def search(
     limit: int,
     feed: str | None,
     since: str | None,
+    until: str | None,
+    tag: str | None,
+    lang: str | None,
+    sort: str,
     duplicates: bool,
     as_json: bool,
 ) -> None:
     """Search the archive; best matches first, with highlighted snippets.
 
-    QUERY takes words, "exact phrases", OR, NOT and prefix*.
+    QUERY takes words, "exact phrases", OR, NOT and prefix*; a query that cannot be read that
+    way is searched as plain words.
 
     \b
     Example:
       aggregator search '"climate change" NOT opinion' --since 7d
+      aggregator search 'elect*' --tag politics --lang en --sort date
     """
-    since_at = parse_when(since, utcnow()) if since else None
+    now = utcnow()
+    since_at = parse_when(since, now) if since else None
+    until_at = parse_when(until, now, option="--until") if until else None
     with _errors_to_exit(), obj.open_store(must_exist=True) as store:
         hits = run_search(
-            store, query, limit=limit, feed=feed, since=since_at, duplicates=duplicates
+            store,
+            query,
+            limit=limit,
+            feed=feed,
+            since=since_at,
+            until=until_at,
+            tag=tag,
+            lang=lang,
+            duplicates=duplicates,
+            newest_first=sort == "date",
         )
     if as_json:
         _echo_json(

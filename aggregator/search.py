@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from aggregator.errors import SearchError
 from aggregator.models import HIGHLIGHT, SearchHit
@@ -28,21 +29,38 @@ def search(
     limit: int = 20,
     feed: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    tag: str | None = None,
+    lang: str | None = None,
     duplicates: bool = False,
+    newest_first: bool = False,
 ) -> list[SearchHit]:
-    """Ranked hits for ``query`` (bm25, title above summary above content); near-copies are
-    collapsed into their original unless ``duplicates``."""
+    """Hits for ``query``, best first (bm25, title above summary above content) or newest
+    first; near-copies are collapsed into their original unless ``duplicates``. Filters: see
+    ``Store.search``."""
     if not query.strip():
         raise SearchError("the search query is empty")
     if limit < 1:
         raise SearchError("the limit must be at least 1")
+    if since and until and since >= until:
+        raise SearchError("the start of the period (since) must be before its end (until)")
+    options: dict[str, Any] = {
+        "limit": limit,
+        "feed": feed,
+        "since": since,
+        "until": until,
+        "tag": tag,
+        "lang": lang,
+        "duplicates": duplicates,
+        "newest_first": newest_first,
+    }
     try:
-        return store.search(query, limit=limit, feed=feed, since=since, duplicates=duplicates)
+        return store.search(query, **options)
     except SearchError:
         fallback = plain_query(query)
         if not fallback:
             raise SearchError(f"nothing to search for in {query!r}") from None
-        return store.search(fallback, limit=limit, feed=feed, since=since, duplicates=duplicates)
+        return store.search(fallback, **options)
 
 
 def split_snippet(snippet: str) -> list[tuple[str, bool]]:

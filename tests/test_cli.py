@@ -153,3 +153,25 @@ def test_history_shows_each_change_as_a_diff(workdir: NewsSite, tmp_path: Path) 
     missing = CliRunner().invoke(cli, ["history", "99999"])
     assert missing.exit_code == 1
     assert "there is no article #99999" in missing.output
+
+
+def test_search_options_filter_sort_and_refuse_an_empty_period(workdir: NewsSite) -> None:
+    assert run("poll").exit_code == 0
+    everything = json.loads(run("search", "--json", "paragraph").output)
+    assert len(everything) == 5
+    dates = [h["published"] or "undated: first seen now" for h in json.loads(
+        run("search", "--json", "--sort", "date", "paragraph").output
+    )]  # fmt: skip
+    assert dates == sorted(dates, reverse=True)
+    assert json.loads(run("search", "--json", "--lang", "fr", "paragraph").output) == []
+    old = json.loads(run("search", "--json", "--until", "2026-11-17", "paragraph").output)
+    assert old
+    assert all(h["published"] and h["published"] < "2026-11-17" for h in old)
+    empty = CliRunner().invoke(
+        cli, ["search", "--since", "2026-11-20", "--until", "2026-11-10", "paragraph"]
+    )
+    assert empty.exit_code == 2
+    assert "before its end" in empty.output
+    bad = CliRunner().invoke(cli, ["search", "--until", "someday", "x"])
+    assert bad.exit_code == 2
+    assert "--until" in bad.output

@@ -313,3 +313,32 @@ def test_entries_sharing_a_link_are_not_one_story_by_it(store: Store) -> None:
     }
     store.save_poll(poll(a, record("s1", **shared), record("s2", **shared)))  # fmt: skip
     assert len(store.query("SELECT id FROM articles")) == 2
+
+
+def test_search_filters_by_tag_language_period_and_sorts_by_date(tmp_path: Path) -> None:
+    store = Store(tmp_path / "filters.db")
+    store.sync_feeds(
+        [
+            FeedConfig(url="https://a.example/feed", tags=("Politics",)),
+            FeedConfig(url="https://b.example/feed"),
+        ],
+        now=NOW,
+    )
+    a, b = (f.id for f in store.feeds())
+    old = record("old", published=NOW - timedelta(days=10), lang="de", tags=("Wahl",))
+    new = record("new", published=NOW - timedelta(days=1), lang="en")
+    other = record("other", published=NOW - timedelta(days=5), lang="en", tags=("sport",))
+    store.save_poll(poll(a, old, new))
+    store.save_poll(poll(b, other))
+
+    def titles(**options: object) -> list[str | None]:
+        return [h.title for h in store.search("word5", **options)]  # type: ignore[arg-type]
+
+    assert sorted(titles()) == ["Title new", "Title old", "Title other"]
+    assert titles(newest_first=True) == ["Title new", "Title other", "Title old"]
+    assert sorted(titles(tag="politics")) == ["Title new", "Title old"]  # the feed's tag
+    assert titles(tag="WAHL") == ["Title old"]  # the entry's own category
+    assert titles(lang="de") == ["Title old"]
+    assert titles(until=NOW - timedelta(days=2), newest_first=True) == ["Title other", "Title old"]
+    assert titles(since=NOW - timedelta(days=6), until=NOW - timedelta(days=2)) == ["Title other"]
+    assert titles(tag="nothing") == []

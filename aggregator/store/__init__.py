@@ -446,13 +446,20 @@ class Store:
         limit: int = 20,
         feed: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
+        tag: str | None = None,
+        lang: str | None = None,
         duplicates: bool = False,
+        newest_first: bool = False,
     ) -> list[SearchHit]:
-        """Articles matching an FTS5 query, best first (bm25, title weighted highest).
+        """Articles matching an FTS5 query, best first (bm25, title weighted highest) or
+        newest first.
 
         Near-copies are collapsed into their original (each hit counts its copies), unless
-        ``duplicates``. ``feed`` matches a feed's URL, name or title. Raises SearchError when
-        FTS5 rejects the query.
+        ``duplicates``. ``feed`` matches a feed's URL, name or title (any feed that carried
+        the story); ``tag`` an article's category or a tag of a feed that carried it (case
+        ignored); ``lang`` the article's language code; ``since``/``until`` its publication
+        (else first-seen) time. Raises SearchError when FTS5 rejects the query.
         """
         where = ["articles_fts MATCH ?"]
         if not duplicates:
@@ -467,6 +474,20 @@ class Store:
         if since:
             where.append("coalesce(a.published, a.first_seen) >= ?")
             args.append(to_db_time(since))
+        if until:
+            where.append("coalesce(a.published, a.first_seen) < ?")
+            args.append(to_db_time(until))
+        if tag:
+            where.append(
+                "(EXISTS (SELECT 1 FROM json_each(a.tags) WHERE lower(value) = lower(?))"
+                " OR a.id IN (SELECT s.article_id FROM sightings s JOIN feeds tf"
+                " ON tf.id = s.feed_id, json_each(tf.tags) t WHERE lower(t.value) = lower(?)))"
+            )
+            args += [tag, tag]
+        if lang:
+            where.append("lower(a.lang) = lower(?)")
+            args.append(lang)
+        order = "coalesce(a.published, a.first_seen) DESC, a.id DESC" if newest_first else "score"
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         start, end = HIGHLIGHT
         sql = f"""
@@ -480,7 +501,7 @@ class Store:
             JOIN articles a ON a.id = articles_fts.rowid
             JOIN feeds f ON f.id = a.feed_id
             WHERE {" AND ".join(where)}
-            ORDER BY score
+            ORDER BY {order}
             LIMIT ?
         """
         args.append(limit)
