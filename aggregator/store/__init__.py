@@ -489,24 +489,30 @@ class Store:
             args.append(lang)
         order = "coalesce(a.published, a.first_seen) DESC, a.id DESC" if newest_first else "score"
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        # First the ids of the page of hits (cheap columns only: the sort may see every
+        # match), then snippets and counts for those few.
+        ranked = f"""
+            SELECT a.id, bm25(articles_fts, {weights}) AS score
+            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+            WHERE {" AND ".join(where)}
+            ORDER BY {order}
+            LIMIT ?
+        """
         start, end = HIGHLIGHT
-        sql = f"""
+        details = f"""
             SELECT a.id, a.title, a.url, coalesce(f.name, f.title, f.url), a.published,
                 snippet(articles_fts, -1, '{start}', '{end}', '…', 24),
-                bm25(articles_fts, {weights}) AS score,
                 (SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id),
                 a.duplicate_of,
                 (SELECT count(DISTINCT s.feed_id) FROM sightings s WHERE s.article_id = a.id)
             FROM articles_fts
             JOIN articles a ON a.id = articles_fts.rowid
             JOIN feeds f ON f.id = a.feed_id
-            WHERE {" AND ".join(where)}
-            ORDER BY {order}
-            LIMIT ?
+            WHERE articles_fts MATCH ? AND articles_fts.rowid IN (SELECT value FROM json_each(?))
         """
-        args.append(limit)
         try:
-            rows = self.db.conn.execute(sql, args).fetchall()
+            scores = dict(self.db.conn.execute(ranked, [*args, limit]).fetchall())
+            rows = self.db.conn.execute(details, [fts_query, json.dumps(list(scores))]).fetchall()
         except sqlite3.OperationalError as exc:
             if any(word in str(exc) for word in ("locked", "disk", "readonly", "no such table")):
                 raise StoreError(f"search failed: {exc}") from exc
@@ -514,20 +520,22 @@ class Store:
             raise SearchError(f"cannot search for {fts_query!r}: {exc}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"search failed: {exc}") from exc
+        by_id = {row[0]: row for row in rows}
         return [
             SearchHit(
-                article_id=row[0],
+                article_id=article_id,
                 title=row[1],
                 url=row[2],
                 feed=row[3],
                 published=from_db_time(row[4]),
                 snippet=row[5] or "",
-                rank=row[6],
-                copies=row[7],
-                duplicate_of=row[8],
-                feeds=max(1, row[9]),
+                rank=score,
+                copies=row[6],
+                duplicate_of=row[7],
+                feeds=max(1, row[8]),
             )
-            for row in rows
+            for article_id, score in scores.items()
+            if (row := by_id.get(article_id)) is not None
         ]
 
     def history(self, article_id: int) -> list[ArticleVersion]:
