@@ -724,3 +724,23 @@ def test_rewrite_feed_url_changes_only_that_url(tmp_path: Path) -> None:
     assert load_config(path).feeds[1].url == "https://other.example/rss?a=1&b=#x"
     with pytest.raises(ConfigError, match="no feed with url"):
         rewrite_feed_url(path, "https://absent.example/", "https://x.example/")
+
+
+@pytest.mark.parametrize(
+    ("field", "names"),
+    [
+        ("*", "*"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("5/2", "sun,fri"),
+        ("sat,sun", "sun,sat"),
+        ("0,7", "sun"),
+    ],
+)
+def test_crontab_weekdays_become_names_every_scheduler_reads_alike(field: str, names: str) -> None:
+    from aggregator.config import cron_weekdays
+
+    assert cron_weekdays(field) == names

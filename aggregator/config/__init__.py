@@ -21,6 +21,7 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from aggregator.config._cron import cron_weekdays
 from aggregator.config._messages import quote
 from aggregator.config._reader import Reader
 from aggregator.config._template import DEFAULT_CONFIG_TEXT
@@ -50,6 +51,7 @@ __all__ = [
     "FeedConfig",
     "Settings",
     "SmtpSettings",
+    "cron_weekdays",
     "database_path",
     "format_duration",
     "load_config",

@@ -71,3 +71,28 @@ def _cron_item_problem(
     if step is not None and int(step) == 0:
         return f"{name} step in {quote(item)} is zero"
     return None
+
+
+def cron_weekdays(field: str) -> str:
+    """A valid crontab weekday field as a list of day names (``*`` stays ``*``).
+
+    Crontab counts weekdays from Sunday (0 or 7), APScheduler from Monday: names mean the
+    same to both. ``1-5`` becomes ``mon,tue,wed,thu,fri``, ``*/2`` ``sun,tue,thu,sat``.
+    """
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        match = _CRON_ITEM.fullmatch(item)
+        if match is None:
+            raise ValueError(f"not a crontab weekday field: {field!r}")
+        first, last, step = match.groups()
+        low = 0 if first is None else _weekday(first)
+        open_ended = first is None or (step and not last)  # "*" or "N/STEP": up to 7 (Sunday)
+        high = 7 if open_ended else _weekday(last) if last else low
+        days.update(day % 7 for day in range(low, high + 1, int(step or 1)))
+    return ",".join(_WEEKDAYS[day] for day in sorted(days))
+
+
+def _weekday(word: str) -> int:
+    return _WEEKDAYS.index(word) if word in _WEEKDAYS else int(word)
