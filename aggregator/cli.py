@@ -11,6 +11,7 @@ import difflib
 import itertools
 import json
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +29,8 @@ from rich.table import Table
 
 from aggregator import __version__
 from aggregator.config import (
+    DIGEST_FORMATS,
+    SMTP_PASSWORD_ENV,
     Config,
     database_path,
     format_duration,
@@ -35,6 +38,7 @@ from aggregator.config import (
     parse_duration,
     rewrite_feed_url,
 )
+from aggregator.digest import build_digest, parse_since, remember_run, render, send_digest
 from aggregator.errors import AggregatorError, ConfigError, SearchError
 from aggregator.export import export_jsonl, export_warc
 from aggregator.fetch import Fetcher
@@ -986,6 +990,116 @@ def _feed_ids(store: Store, wanted: Sequence[str]) -> list[int]:
             fail(f"no feed named or at {name!r} in the archive", status=2)
         ids += matches
     return ids
+
+
+@cli.command()
+@click.option(
+    "--name",
+    help="A digest of feeds.yaml (its settings are the defaults), or a name to remember"
+    " for --since last.",
+)
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help='"24h", "2026-11-01", or "last" (since this digest\'s previous run; needs --name).'
+    " Default: the digest's, else 24h.",
+)
+@click.option("--until", metavar="WHEN", help="The end of the period (default: now).")
+@click.option("--feed", "feeds", multiple=True, metavar="NAME_OR_URL", help="Only this feed.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="Only feeds or articles with this tag."
+)
+@click.option("--query", metavar="QUERY", help="A saved search: only the articles it matches.")
+@click.option("--group-by", type=click.Choice(["feed", "tag"]), help="Group the stories.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(DIGEST_FORMATS)),
+    help="Default: the digest's, else md.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    help="Write it to this file (default: standard output, unless it is mailed).",
+)
+@click.option(
+    "--mail-to",
+    "mail_to",
+    multiple=True,
+    metavar="ADDR",
+    help="Mail it (multipart: text and HTML) through feeds.yaml's smtp settings.",
+)
+@click.pass_obj
+def digest(
+    obj: Context,
+    name: str | None,
+    since: str | None,
+    until: str | None,
+    feeds: tuple[str, ...],
+    tags: tuple[str, ...],
+    query: str | None,
+    group_by: str | None,
+    fmt: str | None,
+    limit: int,
+    output: Path | None,
+    mail_to: tuple[str, ...],
+) -> None:
+    """What is new in the archive: Markdown, HTML, JSON, Atom or JSON Feed, or by mail.
+
+    Near-copies are folded into their original ("also in: ..."). A named digest remembers
+    when it last ran, so `--since last` picks up where it ended.
+
+    \b
+    Example:
+      aggregator digest --since 24h --group-by feed
+      aggregator digest --name morning --since last --mail-to me@example.org
+      aggregator digest --query '"heat pump"' --format atom -o heat-pumps.atom.xml
+    """
+    with _errors_to_exit():
+        config = obj.config(required=False)
+        configured = next((d for d in config.digests if d.name == name), None)
+        now = utcnow()
+        with obj.open_store(must_exist=True) as store:
+            if since is None:
+                start = now - timedelta(seconds=configured.since if configured else 86400)
+            else:
+                if since.strip().lower() == "last" and not name:
+                    fail(
+                        "--since last needs --name (the digest whose last run to start from)",
+                        status=2,
+                    )
+                last = store.last_digest_run(name) if name else None
+                start = parse_since(since, now=now, last_run=last)
+            end = parse_since(until, now=now, last_run=None) if until else now
+            built = build_digest(
+                store,
+                name=name,
+                since=start,
+                until=end,
+                feeds=feeds or (configured.feeds if configured else ()),
+                tags=tags or (configured.tags if configured else ()),
+                query=query,
+                group_by=group_by,  # type: ignore[arg-type]  # click checked the choice
+                limit=limit,
+            )
+            chosen = fmt or (configured.format if configured else "md")
+            recipients = mail_to or (configured.to if configured and not output else ())
+            document = render(built, chosen)  # type: ignore[arg-type]  # a DIGEST_FORMATS value
+            if output is not None or not recipients:
+                with click.open_file(str(output or "-"), "w", encoding="utf-8") as out:
+                    out.write(document)
+            if recipients:
+                password = os.environ.get(SMTP_PASSWORD_ENV)
+                send_digest(built, smtp=config.settings.smtp, to=recipients, password=password)
+                obj.stderr.print(
+                    f"mailed {built.count} stories to {', '.join(recipients)}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            if name:
+                remember_run(store, built)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

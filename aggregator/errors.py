@@ -136,3 +136,7 @@ class WorkerDied(WorkerError):
 
 class SearchError(AggregatorError):
     """A search query is malformed."""
+
+
+class MailError(AggregatorError):
+    """A digest could not be mailed (the server refused, could not be reached...)."""

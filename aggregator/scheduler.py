@@ -2,7 +2,9 @@
 
 APScheduler 3 drives time with two jobs: a *tick* every few seconds that starts polls of the
 feeds that are due (chosen by the database's ``next_poll_at``, so 100k feeds cost the scheduler
-no more than ten), and *maintenance* every few hours. Each feed poll is an asyncio task; a feed
+no more than ten), and *maintenance* every few hours; and one cron job per digest of feeds.yaml
+that has a ``schedule`` (in the daemon's local time zone), which mails the digest to its ``to``
+or writes it under ``<archive folder>/digests/``. Each feed poll is an asyncio task; a feed
 already being polled is never started twice, and an exception in a poll or a tick is logged,
 never fatal. feeds.yaml is reloaded on SIGHUP and when the file changes; SIGTERM and SIGINT
 stop the daemon within seconds: no new polls, polls in flight cancelled, the transaction in
@@ -23,9 +25,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from aggregator.config import Config, load_config, rewrite_feed_url
+from aggregator.config import (
+    SMTP_PASSWORD_ENV,
+    Config,
+    DigestConfig,
+    cron_weekdays,
+    load_config,
+    rewrite_feed_url,
+)
+from aggregator.digest import (
+    Digest,
+    build_digest,
+    file_name,
+    remember_run,
+    render,
+    send_digest,
+)
 from aggregator.errors import AggregatorError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedState
@@ -86,6 +104,7 @@ class Daemon:
         self._pipeline: Pipeline | None = None
         self._store: Store | None = None
         self._store_down_until: datetime | None = None
+        self._scheduler: AsyncIOScheduler | None = None
 
     @property
     def _live(self) -> tuple[Pipeline, Store]:
@@ -148,6 +167,8 @@ class Daemon:
         scheduler.add_job(
             self._maintenance, IntervalTrigger(seconds=MAINTENANCE_SECONDS), id="maintenance"
         )
+        self._scheduler = scheduler
+        self._schedule_digests()
         scheduler.start()
         try:
             await self._stop.wait()
@@ -237,12 +258,46 @@ class Daemon:
         before = {f.url for f in self.config.feeds}
         after = {f.url for f in config.feeds}
         self.config = config
+        self._schedule_digests()
         log.info(
             "event=reloaded feeds=%d added=%d removed=%d",
             len(after),
             len(after - before),
             len(before - after),
         )
+
+    def _schedule_digests(self) -> None:
+        """One cron job per digest with a schedule (again after each reload)."""
+        if self._scheduler is None:
+            return
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        for digest in self.config.digests:
+            if digest.schedule:
+                self._scheduler.add_job(
+                    self._digest,
+                    cron_trigger(digest.schedule),
+                    args=[digest.name],
+                    id=f"digest:{digest.name}",
+                )
+
+    async def _digest(self, name: str) -> None:
+        """Deliver a scheduled digest. Never raises: a failure is logged."""
+        try:
+            pipeline, store = self._live
+            digest = next((d for d in self.config.digests if d.name == name), None)
+            if digest is None:
+                return
+            built = await pipeline.store_call(scheduled_digest, store, digest, now=self.clock())
+            folder = self.db_path.parent / "digests"
+            done = await asyncio.to_thread(
+                deliver_digest, built, self.config, digest, folder=folder
+            )
+            await pipeline.store_call(remember_run, store, built)
+            log.info("event=digest name=%s %s", name, done)
+        except Exception:
+            log.exception("event=digest_failed name=%s", name)
 
     async def _maintenance(self) -> None:
         try:
@@ -251,6 +306,46 @@ class Daemon:
             log.info("event=maintenance")
         except Exception:
             log.exception("event=maintenance_failed")
+
+
+def cron_trigger(expression: str) -> CronTrigger:
+    """A crontab line (already validated by the config) as an APScheduler trigger in the local
+    time zone. Like APScheduler, and unlike cron, a day of month and a weekday both restricted
+    must both match."""
+    minute, hour, day, month, weekday = expression.split()
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=cron_weekdays(weekday)
+    )
+
+
+def scheduled_digest(store: Store, digest: DigestConfig, *, now: datetime) -> Digest:
+    """A configured digest's stories since its last run (the first time: its ``since``)."""
+    last = store.last_digest_run(digest.name)
+    since = last if last is not None else now - timedelta(seconds=digest.since)
+    return build_digest(
+        store, name=digest.name, since=since, until=now, feeds=digest.feeds, tags=digest.tags
+    )
+
+
+def deliver_digest(built: Digest, config: Config, digest: DigestConfig, *, folder: Path) -> str:
+    """Mail a built digest to its ``to`` (not when it is empty), or write it into ``folder``.
+
+    Returns what was done, for the log. Raises AggregatorError.
+    """
+    fmt = digest.format
+    if digest.to and built.count:
+        password = os.environ.get(SMTP_PASSWORD_ENV)
+        send_digest(built, smtp=config.settings.smtp, to=digest.to, password=password)
+        return f"stories={built.count} mailed_to={','.join(digest.to)}"
+    if digest.to:
+        return "stories=0 mailed=no (nothing new)"
+    path = folder / file_name(built, fmt)  # type: ignore[arg-type]  # the config checked it
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(built, fmt), encoding="utf-8")  # type: ignore[arg-type]
+    except OSError as exc:
+        raise AggregatorError(f"cannot write the digest {path}: {exc}") from exc
+    return f"stories={built.count} written_to={path}"
 
 
 def run_daemon(

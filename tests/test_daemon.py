@@ -359,3 +359,22 @@ def test_a_full_disk_is_reported_survived_and_retried(
     with Store(db) as store:
         assert store.integrity_problems() == []
         assert store.counts()["sightings"] == 3
+
+
+def test_a_scheduled_digest_runs_as_a_cron_job(
+    tmp_path: Path, server: TestServer, daemons: Callable[[], Daemon]
+) -> None:
+    """A digest with a schedule fires at the next minute and writes its file (no `to`)."""
+    url = feed_route(server, "/d.xml", 1)
+    config = write_config(tmp_path, server, url)
+    config.write_text(
+        config.read_text()
+        + "digests:\n  - name: minutely\n    schedule: '* * * * *'\n    format: md\n"
+    )
+    daemon = daemons()
+    folder = tmp_path / "archive" / "digests"
+    wait_for(lambda: any(folder.glob("minutely-*.md")), timeout=75, what="the digest's cron job")
+    (written,) = folder.glob("minutely-*.md")
+    assert "/d.xml entry 0" in written.read_text()
+    assert "event=digest name=minutely stories=1" in daemon.output()
+    assert daemon.stop()[0] == 0

@@ -22,6 +22,9 @@ OWNERS = {
     "click": {"cli"},
     "rich": {"cli"},
     "yaml": {"config"},
+    "nh3": {"digest"},
+    "warcio": {"export"},
+    "smtplib": {"digest"},
 }
 STAGES = {"fetch", "parse", "extract", "dedup", "boilerplate"}
 LEAVES = {"models", "errors"}
