@@ -56,6 +56,7 @@ from aggregator.reextract import reextract as reextract_archive
 from aggregator.scheduler import TICK_SECONDS, run_daemon
 from aggregator.search import search as run_search
 from aggregator.search import split_snippet
+from aggregator.serve import serve as run_datasette
 from aggregator.store import ArchiveLock, Store
 from aggregator.workers import WorkerPool
 
@@ -1100,6 +1101,32 @@ def digest(
                 )
             if name:
                 remember_run(store, built)
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on (0.0.0.0 in a container, to publish the port).",
+)
+@click.pass_obj
+def serve(obj: Context, port: int, host: str) -> None:
+    """Browse and search the archive in datasette, with our descriptions, facets and queries.
+
+    Canned queries: ranked search with snippets, latest articles, articles per feed per day,
+    duplicate clusters, feed health, an article's history. Safe while the daemon writes.
+
+    \b
+    Example:
+      aggregator serve
+      aggregator serve --port 8080 --host 0.0.0.0
+    """
+    with _errors_to_exit():
+        db_path = obj.db_path()
+        obj.stderr.print(f"datasette on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
+        run_datasette(db_path, host=host, port=port)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

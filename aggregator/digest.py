@@ -181,8 +181,8 @@ def build_digest(
     places articles by their publication date instead of when the archive first saw them.
     Times are truncated to the second (the archive's resolution); naive ones are UTC.
 
-    Raises ConfigError for an unknown feed, a period that ends before it starts, a bad limit, SearchError for a
-    query with nothing to search, StoreError when the archive fails.
+    Raises ConfigError for an unknown feed, a period that ends before it starts or a bad
+    limit, SearchError for a query with nothing to search, StoreError when the archive fails.
     """
     since = _utc(since)
     until = _utc(until if until is not None else datetime.now(UTC))

@@ -240,6 +240,8 @@ class FeedPoll:
     articles: tuple[ArticleRecord, ...] = ()
     seen_entry_ids: tuple[str, ...] = ()
     """Entries the feed still carries unchanged (their sightings' ``last_seen`` moves)."""
+    saved_at: datetime | None = None
+    """When the articles are saved (``first_seen``); None: the time of saving."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -48,7 +48,7 @@ def test_dockerfile_runs_the_daemon_as_a_non_root_user_with_a_health_check() -> 
 
 
 @pytest.mark.slow
-def test_the_wheel_holds_every_module_and_the_console_script(tmp_path: Path) -> None:
+def test_the_wheel_holds_every_module_its_data_and_the_console_script(tmp_path: Path) -> None:
     subprocess.run(
         [
             sys.executable,
@@ -70,6 +70,14 @@ def test_the_wheel_holds_every_module_and_the_console_script(tmp_path: Path) -> 
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {str(p.relative_to(ROOT)) for p in (ROOT / "aggregator").rglob("*.py")}
     assert modules <= names
+    # Package data, such as what `aggregator serve` hands datasette (metadata, canned queries).
+    data = {
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "aggregator").rglob("*")
+        if p.is_file() and p.suffix not in {".py", ".pyc"}
+    }
+    assert {"aggregator/datasette/metadata.json", "aggregator/datasette/queries/search.sql"} <= data
+    assert data <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "aggregator = aggregator.cli:main" in text

@@ -17,7 +17,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -384,6 +384,9 @@ class Store:
         """Store one feed's poll (state and articles) in one transaction."""
         new = updated = duplicate = 0
         polled = to_db_time(poll.polled_at)
+        # Articles are stamped when they reach the archive, not when their poll began (pages
+        # may take minutes): a digest "since its last run" then misses none.
+        saved = to_db_time(poll.saved_at or datetime.now(UTC))
         with self._errors("saving a poll"), self._transaction() as conn:
             conn.execute(
                 """
@@ -420,7 +423,7 @@ class Store:
                 ),
             )
             for record in poll.articles:
-                outcome = save_article(conn, poll.feed_id, record, polled)
+                outcome = save_article(conn, poll.feed_id, record, saved)
                 if outcome == "new":
                     new += 1
                 elif outcome == "updated":
