@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
+from collections import Counter
 
 from aggregator import dedup
 from aggregator.models import ArticleRecord, PageRecord, ReextractUpdate
@@ -407,6 +409,8 @@ def _link_near_copy(conn: sqlite3.Connection, article_id: int, record: ArticleRe
 
 #: Near-duplicate candidates compared exactly, at most (the ones sharing the most bands).
 _NEAR_CANDIDATES = 8
+#: Articles read per band key, at most (the most recent).
+_POSTINGS = 64
 
 
 def find_near_copy(
@@ -414,22 +418,30 @@ def find_near_copy(
 ) -> tuple[int, float] | None:
     """The stored article ``text`` nearly copies, and their overlap, if any.
 
-    One indexed query finds the articles sharing at least ``NEAR_MIN_BANDS`` band keys (the
-    ``_NEAR_CANDIDATES`` sharing most); their texts are compared exactly (``dedup.overlap``).
+    Each band key's most recent ``_POSTINGS`` articles are read from the index (so a band
+    that many texts share costs no more than a rare one); the ``_NEAR_CANDIDATES`` articles
+    sharing the most bands (at least ``NEAR_MIN_BANDS``) are compared exactly
+    (``dedup.overlap``).
     """
-    marks = ", ".join("?" * len(keys))
-    candidates = conn.execute(
-        f"""
-        SELECT article_id FROM near_keys WHERE key IN ({marks})
-        GROUP BY article_id HAVING count(*) >= ? ORDER BY count(*) DESC, article_id LIMIT ?
-        """,
-        (*keys, dedup.NEAR_MIN_BANDS, _NEAR_CANDIDATES),
-    ).fetchall()
+    shared: Counter[int] = Counter()
+    for key in set(keys):
+        shared.update(
+            article_id
+            for (article_id,) in conn.execute(
+                "SELECT article_id FROM near_keys WHERE key = ? ORDER BY article_id DESC LIMIT ?",
+                (key, _POSTINGS),
+            )
+        )
+    candidates = [
+        article_id
+        for article_id, count in sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+        if count >= dedup.NEAR_MIN_BANDS
+    ][:_NEAR_CANDIDATES]
     if not candidates:
         return None
     mine = dedup.shingles(text)
     best, best_similarity = 0, 0.0
-    for (candidate,) in candidates:
+    for candidate in candidates:
         row = conn.execute("SELECT content FROM articles WHERE id = ?", (candidate,)).fetchone()
         similarity = dedup.overlap(mine, dedup.shingles(row[0] or "")) if row else 0.0
         if similarity > best_similarity:
@@ -450,8 +462,29 @@ def _published_before(conn: sqlite3.Connection, first: int, second: int) -> bool
 
 
 def set_near_keys(conn: sqlite3.Connection, article_id: int, keys: tuple[int, ...]) -> None:
-    conn.execute("DELETE FROM near_keys WHERE article_id = ?", (article_id,))
+    """Index an article's band keys in place of its previous ones.
+
+    The article keeps its own keys packed (``articles.near_sketch``), so replacing them costs
+    primary-key deletes rather than a second index on ``near_keys`` to maintain.
+    """
+    (old,) = conn.execute(
+        "SELECT near_sketch FROM articles WHERE id = ?", (article_id,)
+    ).fetchone() or (None,)
+    if old:
+        conn.executemany(
+            "DELETE FROM near_keys WHERE key = ? AND article_id = ?",
+            [(key, article_id) for key in unpack_keys(old)],
+        )
     conn.executemany(
         "INSERT OR IGNORE INTO near_keys (key, article_id) VALUES (?, ?)",
         [(key, article_id) for key in keys],
     )
+    conn.execute("UPDATE articles SET near_sketch = ? WHERE id = ?", (pack_keys(keys), article_id))
+
+
+def pack_keys(keys: tuple[int, ...]) -> bytes | None:
+    return struct.pack(f">{len(keys)}q", *keys) if keys else None
+
+
+def unpack_keys(packed: bytes) -> tuple[int, ...]:
+    return struct.unpack(f">{len(packed) // 8}q", packed)
