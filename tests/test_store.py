@@ -342,3 +342,25 @@ def test_search_filters_by_tag_language_period_and_sorts_by_date(tmp_path: Path)
     assert titles(until=NOW - timedelta(days=2), newest_first=True) == ["Title other", "Title old"]
     assert titles(since=NOW - timedelta(days=6), until=NOW - timedelta(days=2)) == ["Title other"]
     assert titles(tag="nothing") == []
+
+
+def test_a_broad_query_is_ranked_among_recent_matches_widened_until_enough(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more matches than BROAD_MATCHES, the ranking looks at the most recent ones, and
+    widens its window when the filters leave too few hits there."""
+    monkeypatch.setattr("aggregator.store.BROAD_MATCHES", 3)
+    a, _ = feed_ids(store)
+    articles = [
+        record(f"n{n}", published=NOW - timedelta(days=30 - n), title=f"Broad story {n}")
+        for n in range(12)
+    ]
+    store.save_poll(poll(a, *articles))
+    recent = [h.title for h in store.search("word5", limit=3)]
+    assert len(recent) == 3
+    assert set(recent) <= {f"Broad story {n}" for n in range(9, 12)}
+    old = store.search("word5", limit=2, until=NOW - timedelta(days=25))
+    assert len(old) == 2  # found by widening: the 3 most recent matches are all too new
+    assert {h.title for h in old} <= {f"Broad story {n}" for n in range(5)}
+    everything = store.search("word5", limit=50, newest_first=True)
+    assert [h.title for h in everything] == [f"Broad story {n}" for n in range(11, -1, -1)]

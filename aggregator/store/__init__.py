@@ -57,6 +57,9 @@ T = TypeVar("T")
 
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
+#: A query with more matches than this is first ranked among its most recent ones.
+BROAD_MATCHES = 5_000
+
 #: bm25 weights of the FTS columns: title, summary, content, author.
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 2.0)
 
@@ -458,11 +461,14 @@ class Store:
         """Articles matching an FTS5 query, best first (bm25, title weighted highest) or
         newest first.
 
-        Near-copies are collapsed into their original (each hit counts its copies), unless
-        ``duplicates``. ``feed`` matches a feed's URL, name or title (any feed that carried
-        the story); ``tag`` an article's category or a tag of a feed that carried it (case
-        ignored); ``lang`` the article's language code; ``since``/``until`` its publication
-        (else first-seen) time. Raises SearchError when FTS5 rejects the query.
+        A query matching more than ``BROAD_MATCHES`` articles is ranked among its most recent
+        ``BROAD_MATCHES`` matches (sorted by date: its most recent ``10 * limit``), a window
+        widened (x8 each time) until it yields ``limit`` hits. Near-copies are collapsed into
+        their original (each hit counts its copies), unless ``duplicates``. ``feed`` matches a
+        feed's URL, name or title (any feed that carried the story); ``tag`` an article's
+        category or a tag of a feed that carried it (case ignored); ``lang`` the article's
+        language code; ``since``/``until`` its publication (else first-seen) time. Raises
+        SearchError when FTS5 rejects the query.
         """
         where = ["articles_fts MATCH ?"]
         if not duplicates:
@@ -497,7 +503,7 @@ class Store:
         ranked = f"""
             SELECT a.id, bm25(articles_fts, {weights}) AS score
             FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-            WHERE {" AND ".join(where)}
+            WHERE {" AND ".join(where)} AND articles_fts.rowid >= ?
             ORDER BY {order}
             LIMIT ?
         """
@@ -514,7 +520,17 @@ class Store:
             WHERE articles_fts MATCH ? AND articles_fts.rowid IN (SELECT value FROM json_each(?))
         """
         try:
-            scores = dict(self.db.conn.execute(ranked, [*args, limit]).fetchall())
+            # A query matching very many articles is ranked among its most recent matches
+            # only (a window of rowids), widened until it gives enough hits: scoring every
+            # match of a frequent word is what makes plain FTS5 slow on a large archive.
+            window = max(10 * limit, 200) if newest_first else BROAD_MATCHES
+            while True:
+                floor = self._nth_newest_match(fts_query, window) if window else 0
+                found = self.db.conn.execute(ranked, [*args, floor, limit]).fetchall()
+                if len(found) >= limit or floor == 0:
+                    break
+                window *= 8
+            scores = dict(found)
             rows = self.db.conn.execute(details, [fts_query, json.dumps(list(scores))]).fetchall()
         except sqlite3.OperationalError as exc:
             if any(word in str(exc) for word in ("locked", "disk", "readonly", "no such table")):
@@ -568,6 +584,16 @@ class Store:
             ArticleVersion(title=current[0], content=current[1], since=since, until=None)
         )
         return versions
+
+    def _nth_newest_match(self, fts_query: str, n: int) -> int:
+        """The rowid of the query's ``n``-th most recent match (FTS5 walks its doclists in
+        rowid order without scoring), or 0 when it has fewer matches."""
+        row = self.db.conn.execute(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (fts_query, n - 1),
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     def site_boilerplate(self, site: str) -> frozenset[str]:
         """The keys (``boilerplate.line_key``) of the lines learned as the site's boilerplate."""
