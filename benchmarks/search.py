@@ -3,7 +3,8 @@
 Builds an archive of ``--articles`` generated articles through our own store
 (``Store.save_poll``, FTS triggers and near-duplicate keys included, 500 articles per poll as a
 feed would bring them): each article is 15-30 real sentences drawn at random from the aeb pages
-(../shared/data/aeb), about 400 words of real news vocabulary with its real word frequencies.
+(../shared/data/aeb) with a third of their words swapped for other words of that corpus: about
+400 words of real news vocabulary with its real word frequencies.
 Then it runs ``aggregator.search.search`` for three kinds of queries, relevance-ranked and
 newest first, and prints p50/p95/max latency for each:
 
@@ -58,17 +59,25 @@ def sentences() -> list[str]:
     return found
 
 
+def reworded(sentence: str, rng: random.Random, words: list[str]) -> str:
+    """A pool sentence with a third of its words replaced by words of the same corpus (drawn
+    with their frequencies), so that articles share vocabulary and phrases as real news does,
+    not whole sentences (which would make every article a near-copy candidate of hundreds)."""
+    return " ".join(rng.choice(words) if rng.random() < 0.33 else w for w in sentence.split())
+
+
 def build(store: Store, articles: int, rng: random.Random, pool: list[str]) -> list[float]:
     """Fill the archive; returns the insert rate (articles/s) of each batch."""
     store.sync_feeds([FeedConfig(url=f"https://feeds.example/{n}.xml") for n in range(FEEDS)],
                      now=NOW)  # fmt: skip
     ids = [f.id for f in store.feeds()]
+    words = [w for sentence in pool for w in sentence.split()]  # with their real frequencies
     rates = []
     for start in range(0, articles, BATCH):
         records = []
         for n in range(start, min(start + BATCH, articles)):
             name = rare_name(rng.randrange(max(1, articles // 2)))
-            paragraphs = rng.sample(pool, rng.randint(15, 30))
+            paragraphs = [reworded(s, rng, words) for s in rng.sample(pool, rng.randint(15, 30))]
             paragraphs.insert(rng.randrange(len(paragraphs)), f"{name} was not available.")
             text = "\n\n".join(paragraphs)
             title = " ".join(rng.choice(pool).split()[:10])
