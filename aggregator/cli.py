@@ -38,9 +38,7 @@ from aggregator.config import (
     parse_duration,
     rewrite_feed_url,
 )
-from aggregator.digest import build_digest, parse_since, remember_run, render, send_digest
 from aggregator.errors import AggregatorError, ConfigError, SearchError
-from aggregator.export import export_jsonl, export_warc
 from aggregator.fetch import Fetcher
 from aggregator.models import ArticleVersion, FeedState
 from aggregator.pipeline import (
@@ -51,12 +49,9 @@ from aggregator.pipeline import (
     may_poll,
     utcnow,
 )
-from aggregator.reextract import ReextractSummary
-from aggregator.reextract import reextract as reextract_archive
 from aggregator.scheduler import TICK_SECONDS, run_daemon
 from aggregator.search import search as run_search
 from aggregator.search import split_snippet
-from aggregator.serve import serve as run_datasette
 from aggregator.store import ArchiveLock, Store
 from aggregator.workers import WorkerPool
 
@@ -886,6 +881,9 @@ def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bo
       aggregator reextract
       aggregator reextract --feed Example --outdated
     """
+    from aggregator.reextract import ReextractSummary
+    from aggregator.reextract import reextract as reextract_archive
+
     with _errors_to_exit():
         db_path = obj.db_path()
         if not db_path.exists():
@@ -964,6 +962,8 @@ def export(
       aggregator export --format warc -o archive.warc.gz
       aggregator export --format jsonl --feed Example | jq .title
     """
+    from aggregator.export import export_jsonl, export_warc
+
     with _errors_to_exit(), obj.open_store(must_exist=True) as store:
         feed_ids = _feed_ids(store, wanted) if wanted else None
         after = parse_when(since, utcnow()) if since else None
@@ -1058,6 +1058,8 @@ def digest(
       aggregator digest --name morning --since last --mail-to me@example.org
       aggregator digest --query '"heat pump"' --format atom -o heat-pumps.atom.xml
     """
+    from aggregator.digest import build_digest, parse_since, remember_run, render, send_digest
+
     with _errors_to_exit():
         config = obj.config(required=False)
         configured = next((d for d in config.digests if d.name == name), None)
@@ -1123,6 +1125,8 @@ def serve(obj: Context, port: int, host: str) -> None:
       aggregator serve
       aggregator serve --port 8080 --host 0.0.0.0
     """
+    from aggregator.serve import serve as run_datasette
+
     with _errors_to_exit():
         db_path = obj.db_path()
         obj.stderr.print(f"datasette on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)

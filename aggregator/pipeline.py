@@ -37,7 +37,6 @@ from aggregator.errors import (
     StoreError,
     WorkerError,
 )
-from aggregator.extract import EXTRACTOR, clean_feed_html, extract, plain_text
 from aggregator.fetch import Fetcher
 from aggregator.models import (
     ArticleRecord,
@@ -164,6 +163,9 @@ def prepare_article(
     there is no page when fetching it failed; how the text was obtained is recorded on the
     record (``ArticleRecord.extraction``).
     """
+    # Imported here, in the worker: a poll whose feeds all answer 304 never loads trafilatura.
+    from aggregator.extract import EXTRACTOR, clean_feed_html, extract
+
     feed_html = (entry.content or entry.summary) if clean_feed else None
     feed_text = clean_feed_html(feed_html, entry.url) if feed_html else ""
     summary = clean_feed_html(entry.summary, entry.url) if entry.summary and clean_feed else None
@@ -251,6 +253,8 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
 
 def _plain(text: str | None) -> str | None:
+    from aggregator.extract import plain_text  # in the worker, like prepare_article's imports
+
     return plain_text(text) or None if text else None
 
 
