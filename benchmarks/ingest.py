@@ -610,7 +610,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY: VALUE",
-        help="one more line under settings: in feeds.yaml (A/B runs), e.g. 'learn_boilerplate: false'",
+        help="one more line under settings: in feeds.yaml, e.g. 'learn_boilerplate: false'",
     )
     parser.add_argument("--reader-phase", choices=("cold", "warm"), help=argparse.SUPPRESS)
     parser.add_argument("--reader-db", help=argparse.SUPPRESS)
