@@ -121,7 +121,7 @@ class PageRecord:
     sha256: str
     """Of the raw (uncompressed) body."""
     body: bytes
-    """zlib-compressed raw body."""
+    """The raw body, compressed (``store.compress_page``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -192,7 +192,7 @@ class ReextractJob:
     content_source: str
     feed_words: int
     page_body: bytes
-    """zlib-compressed raw page, as archived."""
+    """The raw page, compressed as archived (``store.decompress_page``)."""
     final_url: str
     content_type: str | None
     charset: str | None

@@ -16,7 +16,6 @@ import logging
 import random
 import re
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +49,7 @@ from aggregator.models import (
     SaveCounts,
 )
 from aggregator.parse import parse
-from aggregator.store import Store
+from aggregator.store import Store, compress_page
 from aggregator.workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -333,7 +332,7 @@ def _page_record(page: FetchResult) -> PageRecord:
         headers=page.headers,
         fetched_at=page.fetched_at,
         sha256=hashlib.sha256(page.body).hexdigest(),
-        body=zlib.compress(page.body, 6),
+        body=compress_page(page.body),
     )
 
 

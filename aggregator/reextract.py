@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aggregator import dedup
 from aggregator.boilerplate import strip
-from aggregator.errors import ExtractError, WorkerError
+from aggregator.errors import ExtractError, StoreError, WorkerError
 from aggregator.extract import EXTRACTOR, extract
 from aggregator.models import ExtractionReport, ReextractJob, ReextractUpdate
 from aggregator.pipeline import EXTRACT_TIMEOUT, is_html
-from aggregator.store import Store
+from aggregator.store import Store, decompress_page
 from aggregator.workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -49,8 +48,8 @@ def reextract_article(job: ReextractJob, learned: frozenset[str]) -> ReextractUp
     if not is_html(job.content_type):
         return f"the page is not HTML ({job.content_type})"
     try:
-        extracted = extract(zlib.decompress(job.page_body), job.final_url, encoding=job.charset)
-    except zlib.error as exc:
+        extracted = extract(decompress_page(job.page_body), job.final_url, encoding=job.charset)
+    except StoreError as exc:
         return f"the archived page is damaged: {exc}"
     except ExtractError as exc:
         return str(exc)

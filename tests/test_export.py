@@ -22,7 +22,7 @@ from aggregator.cli import cli
 from aggregator.config import parse_config
 from aggregator.errors import StoreError
 from aggregator.export import export_jsonl, export_warc
-from aggregator.store import Store
+from aggregator.store import Store, decompress_page
 from aggregator.store._export import ExportedArticle, articles, pages
 from tests.server import Route, TestServer
 from tests.site import article_page, rss, story
@@ -76,7 +76,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
 def archived_pages(store: Store) -> list[dict[str, Any]]:
     rows = store.query("SELECT * FROM pages ORDER BY id")
     for row in rows:
-        row["body"] = zlib.decompress(row["body"])
+        row["body"] = decompress_page(row["body"])
         row["headers"] = json.loads(row["headers"])
     return rows
 

@@ -15,7 +15,7 @@ OWNERS = {
     "httpcore": {"fetch"},
     "feedparser": {"parse"},
     "trafilatura": {"extract"},
-    "lxml": {"extract"},
+    "lxml": {"extract", "parse"},
     "sqlite3": {"store"},
     "sqlite_utils": {"store"},
     "apscheduler": {"scheduler"},
@@ -24,6 +24,7 @@ OWNERS = {
     "yaml": {"config"},
     "nh3": {"digest"},
     "warcio": {"export"},
+    "zstandard": {"store"},
     "smtplib": {"digest"},
 }
 STAGES = {"fetch", "parse", "extract", "dedup", "boilerplate"}

@@ -364,3 +364,18 @@ def test_a_broad_query_is_ranked_among_recent_matches_widened_until_enough(
     assert {h.title for h in old} <= {f"Broad story {n}" for n in range(5)}
     everything = store.search("word5", limit=50, newest_first=True)
     assert [h.title for h in everything] == [f"Broad story {n}" for n in range(11, -1, -1)]
+
+
+def test_pages_are_stored_with_zstandard_and_older_zlib_pages_still_read() -> None:
+    import zlib
+
+    from aggregator.store import compress_page, decompress_page
+
+    body = b"<html><body>" + b"<p>A paragraph of the page.</p>" * 200 + b"</body></html>"
+    packed = compress_page(body)
+    assert packed.startswith(b"\x28\xb5\x2f\xfd")  # a zstandard frame
+    assert len(packed) < len(body) / 10
+    assert decompress_page(packed) == body
+    assert decompress_page(zlib.compress(body, 6)) == body  # archives from before
+    with pytest.raises(StoreError, match="cannot be decompressed"):
+        decompress_page(b"\x00\xffnot a page")

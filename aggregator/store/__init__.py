@@ -39,6 +39,7 @@ from aggregator.models import (
 from aggregator.store import _export, _sites
 from aggregator.store._articles import save_article, save_reextracted
 from aggregator.store._export import ArchivedPage, ExportedArticle
+from aggregator.store._pages import compress_page, decompress_page
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "ArchivedPage",
     "ExportedArticle",
     "Store",
+    "compress_page",
+    "decompress_page",
     "from_db_time",
     "to_db_time",
 ]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from aggregator.errors import StoreError
+from aggregator.store._pages import decompress_page
 from aggregator.store._schema import from_db_time, to_db_time
 
 #: Pages read per query (a page may weigh megabytes).
@@ -133,8 +133,8 @@ def _page(
     compressed: bytes,
 ) -> ArchivedPage:
     try:
-        body = zlib.decompress(compressed)
-    except zlib.error as exc:
+        body = decompress_page(compressed)
+    except StoreError as exc:
         raise StoreError(f"the archived page {page_id} ({final_url}) is damaged: {exc}") from exc
     if hashlib.sha256(body).hexdigest() != sha256:
         raise StoreError(
