@@ -177,8 +177,12 @@ def prepare_article(
         page_error = f"the page is not HTML ({page.content_type})"
     else:
         try:
+            known = {"title": entry.title, "author": entry.author, "published": entry.published}
             extracted = extract(
-                page.body, page.final_url, encoding=charset_of(page.headers.get("content-type", ""))
+                page.body,
+                page.final_url,
+                encoding=charset_of(page.headers.get("content-type", "")),
+                known={field for field, value in known.items() if value},
             )
         except ExtractError as exc:
             page_error = str(exc)

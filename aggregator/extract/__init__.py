@@ -29,6 +29,7 @@ Feed content (HTML from an RSS/Atom entry) goes through steps 1, 2 and 5 in
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import trafilatura
 
@@ -38,10 +39,9 @@ from aggregator.extract._line_filter import is_boilerplate_line
 from aggregator.extract._main_text import article_text
 from aggregator.extract._metadata import (
     canonical_url,
-    date_params,
     language_code,
     page_lang,
-    parse_date,
+    page_metadata,
 )
 from aggregator.extract._pruning import prune_boilerplate
 from aggregator.extract._render import render
@@ -71,13 +71,21 @@ _WORD = re.compile(r"\w+")
 _MIN_WORDS = 3  # fewer is a stray label ("Home"), not an article
 
 
-def extract(html: str | bytes, url: str | None = None, *, encoding: str | None = None) -> Extracted:
+def extract(
+    html: str | bytes,
+    url: str | None = None,
+    *,
+    encoding: str | None = None,
+    known: Collection[str] = (),
+) -> Extracted:
     """Extract the article text and metadata of a page.
 
     ``url`` is where the page came from: it resolves a relative canonical link and helps the
     metadata; nothing is ever downloaded. ``encoding`` is the charset of the HTTP
-    Content-Type header, if any (it outranks the page's own ``<meta charset>``). Raises
-    ``ExtractError`` when the input is not HTML or holds no article text.
+    Content-Type header, if any (it outranks the page's own ``<meta charset>``). ``known``
+    names the metadata the caller has already ("title", "author", "published", from the
+    feed): those are not looked for (and come back None), which saves most of the metadata's
+    cost. Raises ``ExtractError`` when the input is not HTML or holds no article text.
     """
     tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
     if tags > MAX_PAGE_TAGS:
@@ -92,19 +100,25 @@ def extract(html: str | bytes, url: str | None = None, *, encoding: str | None =
         body, method = article_text(tree, url)
         if len(_WORD.findall(body, 0, 1000)) < _MIN_WORDS:
             raise ExtractError("no article text was found on the page")
-        metadata = trafilatura.extract_metadata(tree, url, date_params())
+        metadata = page_metadata(
+            tree,
+            url,
+            title="title" not in known,
+            author="author" not in known,
+            published="published" not in known,
+        )
     except ExtractError:
         raise
     except Exception as exc:
         raise ExtractError(f"the page could not be processed: {exc}") from exc
     return Extracted(
         text=body,
-        title=metadata.title or None,
-        author=metadata.author or None,
-        published=parse_date(metadata.date),
+        title=metadata.title,
+        author=metadata.author,
+        published=metadata.published,
         lang=lang or language_code(metadata.language),
         canonical_url=canonical,
-        sitename=metadata.sitename or None,
+        sitename=metadata.sitename,
         method=method,
     )
 

@@ -1,13 +1,18 @@
-"""Page metadata from the markup (language, canonical URL) and from htmldate (the date)."""
+"""Page metadata from the markup (language, canonical URL, title, author, site) and from
+htmldate (the date)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
+from htmldate import find_date
 from lxml import etree
+from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title
 
 _LANG_CODE = re.compile(r"\s*([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*\s*$", re.IGNORECASE)
 _CANONICAL_XPATHS = (
@@ -53,16 +58,6 @@ def canonical_url(tree: lxml.html.HtmlElement, url: str | None) -> str | None:
     return None
 
 
-def date_params() -> dict[str, object]:
-    """htmldate settings: the original publication date, from markup only, with its time."""
-    return {
-        "original_date": True,
-        "extensive_search": False,
-        "deferred_url_extractor": True,
-        "outputformat": "%Y-%m-%dT%H:%M:%S%z",
-    }
-
-
 def parse_date(value: str | None) -> datetime | None:
     """htmldate's ISO date (with time and offset when the page gave them) as an aware UTC time."""
     if not value:
@@ -74,3 +69,58 @@ def parse_date(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PageMetadata:
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    sitename: str | None = None
+    language: str | None = None
+
+
+def page_metadata(
+    tree: lxml.html.HtmlElement,
+    url: str | None,
+    *,
+    title: bool = True,
+    author: bool = True,
+    published: bool = True,
+) -> PageMetadata:
+    """Title, author, publication date, site name and language from the page's markup.
+
+    trafilatura's metadata steps, only those we keep: meta tags and JSON-LD first, then the
+    title, the author (a search of bylines, ~2 ms) and the date (htmldate, ~3 ms) unless the
+    caller already has them from the feed. Its categories, tags and licence are not looked for.
+    """
+    found = examine_meta(tree)
+    if found.author and " " not in found.author:
+        found.author = None  # a bare handle ("@jdoe", "admin") is not a name
+    with contextlib.suppress(Exception):  # broken JSON-LD: the meta tags are enough
+        found = extract_meta_json(tree, found)
+    if title and not found.title:
+        found.title = extract_title(tree)
+    if author and not found.author:
+        found.author = extract_author(tree)
+    # htmldate: the original publication date, from the markup only, with its time.
+    date = (
+        find_date(
+            tree,
+            extensive_search=False,
+            original_date=True,
+            outputformat="%Y-%m-%dT%H:%M:%S%z",
+            url=url,
+            deferred_url_extractor=True,
+        )
+        if published
+        else None
+    )
+    sitename = (found.sitename or "").lstrip("@") or None
+    return PageMetadata(
+        title=found.title or None if title else None,
+        author=found.author or None if author else None,
+        published=parse_date(date),
+        sitename=sitename,
+        language=found.language or None,
+    )
