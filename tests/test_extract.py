@@ -89,6 +89,17 @@ def test_page_metadata(page: Path) -> None:
         assert got == value, field
 
 
+def test_metadata_the_caller_already_knows_is_not_looked_for() -> None:
+    page = next(p for p in PAGES if expected_for(p).get("metadata", {}).get("published"))
+    url = expected_for(page)["url"]
+    full = extract(page.read_bytes(), url=url)
+    assert full.published is not None
+    assert full.title
+    lean = extract(page.read_bytes(), url=url, known={"title", "author", "published"})
+    assert (lean.title, lean.author, lean.published) == (None, None, None)
+    assert (lean.text, lean.lang, lean.canonical_url) == (full.text, full.lang, full.canonical_url)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
 def test_page_text_is_paragraphs_separated_by_blank_lines(page: Path) -> None:
     text = extract(page.read_bytes(), url=expected_for(page)["url"]).text
