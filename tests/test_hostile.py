@@ -144,3 +144,14 @@ def test_a_hostile_answer_costs_one_poll_and_nothing_else(
     assert healthy.error_count == 0
     assert healthy.articles == 2
     assert {r.url: r.ok for r in second.results}[healthy.url]
+
+
+def test_a_flood_of_namespace_declarations_is_refused_at_once() -> None:
+    """feedparser's strict parser is quadratic in declared prefixes; real feeds declare few."""
+    from aggregator.errors import ParseError
+    from aggregator.parse import MAX_NAMESPACES, parse
+
+    declarations = " ".join(f'xmlns:p{n}="urn:p{n}"' for n in range(MAX_NAMESPACES + 1))
+    body = f'<rss version="2.0" {declarations}><channel><title>x</title></channel></rss>'
+    with pytest.raises(ParseError, match="more than 1,000 XML namespaces"):
+        parse(body.encode(), "https://example.org/feed.xml")
