@@ -72,8 +72,9 @@ ARTICLES_PER_FEED = 8
 CLAIMED_PAGES = 50_000
 #: Sites whose learned boilerplate is kept in memory (the least recently read are dropped).
 CACHED_SITES = 2_000
-#: New articles of a site after which its boilerplate is learned again.
+#: New articles of a site after which its boilerplate is learned again (at first; see _learn).
 LEARN_EVERY = 10
+LEARN_EVERY_MOST = 160
 
 
 def utcnow() -> datetime:
@@ -368,7 +369,7 @@ class Pipeline:
         self._claimed: OrderedDict[str, None] = OrderedDict()
         self._boilerplate: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._unlearned: dict[str, int] = {}
-        self._learned_once: set[str] = set()
+        self._learn_every: dict[str, int] = {}
 
     def close(self) -> None:
         """Wait for the store's thread: a transaction in flight commits or rolls back."""
@@ -613,21 +614,26 @@ class Pipeline:
 
     async def _learn(self, records: Sequence[ArticleRecord]) -> None:
         """Learn the boilerplate of the sites that gained articles: each site once in this
-        process's life, then again after every ``LEARN_EVERY`` new articles of it."""
+        process's life, then after ``LEARN_EVERY`` new articles of it, a number that doubles
+        after each learning that finds nothing new (up to ``LEARN_EVERY_MOST``): a site's
+        boilerplate is learned early, and a big site is not re-read for every few articles."""
         if not self.settings.learn_boilerplate:
             return
         for record in records:
             if record.site and record.content:
                 self._unlearned[record.site] = self._unlearned.get(record.site, 0) + 1
         for site, pending in list(self._unlearned.items()):
-            if pending < LEARN_EVERY and site in self._learned_once:
+            every = self._learn_every.get(site)
+            if every is not None and pending < every:
                 continue
             del self._unlearned[site]
-            self._learned_once.add(site)
             fresh = await self.store_call(self.store.learn_boilerplate, site, now=self.clock())
             if fresh:
                 log.info("event=boilerplate_learned site=%s lines=%d", site, fresh)
                 self._boilerplate.pop(site, None)
+                self._learn_every[site] = LEARN_EVERY
+            else:
+                self._learn_every[site] = min(2 * (every or LEARN_EVERY // 2), LEARN_EVERY_MOST)
 
     def _ok(
         self,
