@@ -357,7 +357,7 @@ def print_extraction(cost: dict[str, list[float]], cold: Measured, cores: int) -
 PARTS = (
     ("text", "articles table and its indexes (text, metadata, packed near keys)"),
     ("fts", "FTS5 index (articles_fts*)"),
-    ("pages", "pages table (zlib-compressed HTML) and its indexes"),
+    ("pages", "pages table (compressed HTML) and its indexes"),
     ("near_keys", "near_keys table (near-duplicate band keys)"),
     ("sightings", "sightings table and its indexes"),
     ("other", "feeds, revisions, boilerplate, schema"),
