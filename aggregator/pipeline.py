@@ -622,9 +622,11 @@ class Pipeline:
         for record in records:
             if record.site and record.content:
                 self._unlearned[record.site] = self._unlearned.get(record.site, 0) + 1
-        for site, pending in list(self._unlearned.items()):
+        for site in list(self._unlearned):
+            # Read again at each step: other feeds' polls learn too while this one awaits.
+            pending = self._unlearned.get(site, 0)
             every = self._learn_every.get(site)
-            if every is not None and pending < every:
+            if not pending or (every is not None and pending < every):
                 continue
             del self._unlearned[site]
             fresh = await self.store_call(self.store.learn_boilerplate, site, now=self.clock())
