@@ -49,7 +49,6 @@ from aggregator.pipeline import (
     may_poll,
     utcnow,
 )
-from aggregator.scheduler import TICK_SECONDS, run_daemon
 from aggregator.search import search as run_search
 from aggregator.search import split_snippet
 from aggregator.store import ArchiveLock, Store
@@ -579,13 +578,11 @@ def _version_lines(version: ArticleVersion) -> list[str]:
 @click.option(
     "--tick",
     type=float,
-    default=TICK_SECONDS,
-    show_default=True,
     hidden=True,
-    help="Seconds between checks for due feeds.",
+    help="Seconds between checks for due feeds (default: aggregator.scheduler.TICK_SECONDS).",
 )
 @click.pass_obj
-def run(obj: Context, update_config: bool, tick: float) -> None:
+def run(obj: Context, update_config: bool, tick: float | None) -> None:
     """Run the daemon: poll every feed on its own schedule until stopped.
 
     Logs go to stderr (key=value, or --log-format json). SIGTERM or Ctrl-C stops it within
@@ -596,6 +593,8 @@ def run(obj: Context, update_config: bool, tick: float) -> None:
       aggregator run
       aggregator --log-format json run --update-config
     """
+    from aggregator.scheduler import TICK_SECONDS, run_daemon
+
     _configure_logging(obj.verbose, obj.log_format, baseline=logging.INFO)
     with _errors_to_exit():
         config = obj.config()
@@ -603,7 +602,7 @@ def run(obj: Context, update_config: bool, tick: float) -> None:
             config=config,
             config_path=obj.config_path,
             db_path=obj.db_path(),
-            tick_seconds=tick,
+            tick_seconds=tick or TICK_SECONDS,
             update_config=update_config,
         )
 

