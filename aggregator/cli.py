@@ -888,7 +888,7 @@ def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bo
         if not db_path.exists():
             fail(f"no archive at {db_path}: run `aggregator poll` first (or pass --db)")
         with ArchiveLock(db_path), Store(db_path) as store:
-            feed_ids = _feed_ids(store, wanted) if wanted else None
+            feed_ids = store.feed_ids(wanted) if wanted else None
             progress = Progress(
                 TextColumn("re-extracting"),
                 TextColumn("{task.completed} articles, {task.fields[changed]} changed"),
@@ -964,7 +964,7 @@ def export(
     from aggregator.export import export_jsonl, export_warc
 
     with _errors_to_exit(), obj.open_store(must_exist=True) as store:
-        feed_ids = _feed_ids(store, wanted) if wanted else None
+        feed_ids = store.feed_ids(wanted) if wanted else None
         after = parse_when(since, utcnow()) if since else None
         try:
             if kind == "warc":
@@ -978,18 +978,6 @@ def export(
     what = "pages" if kind == "warc" else "articles"
     where = "standard output" if str(output) == "-" else str(output)
     obj.stderr.print(f"exported {count} {what} to {escape(where)}", highlight=False, soft_wrap=True)
-
-
-def _feed_ids(store: Store, wanted: Sequence[str]) -> list[int]:
-    """The ids of the feeds named (by URL, name or title); exit 2 naming one that is unknown."""
-    feeds = store.feeds()
-    ids: list[int] = []
-    for name in wanted:
-        matches = [f.id for f in feeds if name in (f.url, f.name, f.title)]
-        if not matches:
-            fail(f"no feed named or at {name!r} in the archive", status=2)
-        ids += matches
-    return ids
 
 
 @cli.command()

@@ -67,7 +67,7 @@ import nh3
 
 from aggregator.config import SMTP_PASSWORD_ENV, SmtpSettings, parse_duration
 from aggregator.errors import ConfigError, MailError, SearchError
-from aggregator.search import plain_query
+from aggregator.search import with_plain_words
 from aggregator.store import Store
 from aggregator.store._digest import Carrier, Clock, Story, stories
 
@@ -196,7 +196,7 @@ def build_digest(
     if group_by is not None and group_by not in get_args(GroupBy):
         raise ConfigError(f"cannot group a digest by {group_by!r}: by feed or by tag")
 
-    feed_ids = _feed_ids(store, feeds) if feeds else None
+    feed_ids = store.feed_ids(feeds) if feeds else None
 
     def select(match: str | None) -> list[Story]:
         return store.read(
@@ -216,13 +216,7 @@ def build_digest(
     elif not query.strip():
         raise SearchError("the digest's search query is empty")
     else:
-        try:
-            found = select(query)
-        except SearchError:
-            fallback = plain_query(query)
-            if not fallback:
-                raise SearchError(f"nothing to search for in {query!r}") from None
-            found = select(fallback)
+        found = with_plain_words(query, select)
     return Digest(
         name=name,
         title=_title(name, query),
@@ -237,18 +231,6 @@ def build_digest(
 def _utc(moment: datetime) -> datetime:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _feed_ids(store: Store, wanted: Sequence[str]) -> list[int]:
-    """The ids of the feeds named (by URL, name or title); ConfigError for an unknown one."""
-    known = store.feeds()
-    ids: list[int] = []
-    for name in wanted:
-        matches = [f.id for f in known if name in (f.url, f.name, f.title)]
-        if not matches:
-            raise ConfigError(f"no feed named or at {name!r} in the archive")
-        ids += matches
-    return ids
 
 
 def _title(name: str | None, query: str | None) -> str:

@@ -7,14 +7,16 @@ the query (an unbalanced quote, a bare AND, a lone ``*``), it is searched again 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aggregator.errors import SearchError
 from aggregator.models import HIGHLIGHT, SearchHit
 from aggregator.store import Store
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+T = TypeVar("T")
 
 
 def plain_query(text: str) -> str:
@@ -54,13 +56,19 @@ def search(
         "duplicates": duplicates,
         "newest_first": newest_first,
     }
+    return with_plain_words(query, lambda fts_query: store.search(fts_query, **options))
+
+
+def with_plain_words(query: str, run: Callable[[str], T]) -> T:
+    """``run(query)``; when FTS5 rejects the query (SearchError), ``run`` it again as plain
+    words. SearchError when it has no words at all."""
     try:
-        return store.search(query, **options)
+        return run(query)
     except SearchError:
         fallback = plain_query(query)
         if not fallback:
             raise SearchError(f"nothing to search for in {query!r}") from None
-        return store.search(fallback, **options)
+        return run(fallback)
 
 
 def split_snippet(snippet: str) -> list[tuple[str, bool]]:

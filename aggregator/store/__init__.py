@@ -24,7 +24,7 @@ from typing import IO, Any, TypeVar
 import sqlite_utils
 
 from aggregator.config import FeedConfig
-from aggregator.errors import SearchError, StoreError
+from aggregator.errors import ConfigError, SearchError, StoreError
 from aggregator.models import (
     HIGHLIGHT,
     ArticleVersion,
@@ -206,6 +206,18 @@ class Store:
         if active_only:
             where.append("active = 1")
         return self._feed_rows(" WHERE " + " AND ".join(where) if where else "", args)
+
+    def feed_ids(self, names: Sequence[str]) -> list[int]:
+        """The ids of the feeds named by URL, name or title; ConfigError (a usage error)
+        naming the first the archive does not have."""
+        known = self.feeds()
+        ids: list[int] = []
+        for name in names:
+            matches = [f.id for f in known if name in (f.url, f.name, f.title)]
+            if not matches:
+                raise ConfigError(f"no feed named or at {name!r} in the archive")
+            ids += matches
+        return ids
 
     def due_feeds(
         self, now: datetime, *, limit: int, exclude: Iterable[int] = ()
