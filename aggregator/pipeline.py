@@ -17,7 +17,7 @@ import random
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -253,6 +253,28 @@ def prepare_article(
     )
 
 
+def prepare_feed_articles(
+    entries: Sequence[tuple[Entry, str]],
+    *,
+    archive_page: bool,
+    feed_language: str | None,
+    site_boilerplate: Mapping[str | None, frozenset[str]],
+) -> list[ArticleRecord]:
+    """``prepare_article`` for many (entry, fingerprint) pairs without pages, in one worker
+    task; ``site_boilerplate`` maps each entry's site to the lines learned for it."""
+    return [
+        prepare_article(
+            entry,
+            fingerprint,
+            None,
+            archive_page=archive_page,
+            feed_language=feed_language,
+            site_boilerplate=site_boilerplate.get(site_of(entry.url), frozenset()),
+        )
+        for entry, fingerprint in entries
+    ]
+
+
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
 
@@ -484,7 +506,10 @@ class Pipeline:
                     page, error = await self._fetch_page(entry.url)
                 return await self._article(entry, fingerprint, page, parsed.language, error)
 
-        records = await asyncio.gather(*(article(e, fp) for e, fp in todo))
+        if self.fetch_articles:
+            records = await asyncio.gather(*(article(e, fp) for e, fp in todo))
+        else:
+            records = await self._feed_articles(todo, shared_links, parsed.language)
         hint = _hint_interval(parsed.ttl, parsed.update_interval)
         times = await self.store_call(self.store.entry_times, feed.id)
         times += [e.published or e.updated or now for e, _ in todo if e.id not in known]
@@ -547,6 +572,34 @@ class Pipeline:
     def _configured_interval(self, feed: FeedState) -> float | None:
         configured = self.feed_configs.get(feed.url)
         return configured.interval if configured is not None else None
+
+    async def _feed_articles(
+        self, todo: Sequence[tuple[Entry, str]], shared_links: set[str], language: str | None
+    ) -> list[ArticleRecord]:
+        """Entries kept from the feed alone (no pages): prepared in one worker task rather than
+        one each, whose round trips would cost more than the work. When the batch runs out of
+        time, each entry is prepared alone (``_article``), so one bad entry costs only itself.
+        """
+        learned = {
+            site: await self._site_boilerplate(site) for site in {site_of(e.url) for e, _ in todo}
+        }
+        prepare = functools.partial(
+            prepare_feed_articles,
+            archive_page=self.settings.archive_pages,
+            feed_language=language,
+            site_boilerplate=learned,
+        )
+        try:
+            records = await self._cpu(prepare, EXTRACT_TIMEOUT, list(todo))
+        except WorkerError as exc:
+            log.warning("event=batch_gave_up entries=%d error=%r", len(todo), str(exc))
+            records = [await self._article(entry, fp, None, language) for entry, fp in todo]
+        return [
+            replace(record, url_is_identity=False)
+            if entry.url and dedup.canonical_url(entry.url) in shared_links
+            else record
+            for (entry, _), record in zip(todo, records, strict=True)
+        ]
 
     async def _article(
         self,

@@ -486,3 +486,43 @@ def test_a_feed_that_changes_its_guids_or_reuses_one_adds_no_copies(
     sightings = store.query("SELECT entry_id FROM sightings ORDER BY id")
     assert [s["entry_id"] for s in sightings][:2] == ["https://blog.example/?p=1", "urn:reused"]
     assert len(sightings) == 3
+
+
+def test_feed_only_entries_are_prepared_together_and_alone_when_one_runs_out_of_time(
+    store: Store, server: TestServer, pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pages, a feed's entries go to a worker in one task; when that task runs out of
+    time (one entry's content is a maze), each entry is prepared alone and all are kept."""
+    monkeypatch.setattr("aggregator.pipeline.EXTRACT_TIMEOUT", 0.5)
+    items = [
+        {"title": f"Plain {n}", "guid": f"p{n}", "description": " ".join(story(300 + n, 2))}
+        for n in range(3)
+    ]
+    items.append({"title": "Maze", "guid": "maze", "content": nested_page(3000)})
+    server.add("/maze.xml", body=rss("Maze", items), content_type="application/rss+xml")
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"  fetch_articles: false\nfeeds:\n  - url: {server.url('/maze.xml')}\n"
+    )
+    assert run_poll(config, store, pool).new == 4
+    rows = {r["title"]: r["content"] for r in store.query("SELECT title, content FROM articles")}
+    assert set(rows) == {"Plain 0", "Plain 1", "Plain 2", "Maze"}
+    assert "Story 301" in (rows["Plain 1"] or "")
+
+
+def test_feed_only_entries_are_all_kept_from_one_worker_task(
+    store: Store, server: TestServer, pool: WorkerPool
+) -> None:
+    items = [
+        {"title": f"Item {n}", "guid": f"i{n}", "description": " ".join(story(400 + n, 2))}
+        for n in range(20)
+    ]
+    server.add("/many.xml", body=rss("Many", items), content_type="application/rss+xml")
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"  fetch_articles: false\nfeeds:\n  - url: {server.url('/many.xml')}\n"
+    )
+    assert run_poll(config, store, pool).new == 20
+    rows = store.query("SELECT title, content, content_source, word_count FROM articles")
+    assert len(rows) == 20
+    assert all(r["content_source"] == "feed" and r["word_count"] > 40 for r in rows)
