@@ -667,6 +667,10 @@ def _check_daemon(obj: Context, store: Store, max_age: float) -> None:
 def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
     """One row per feed: state, last and next poll (and why), HTTP status, articles, errors.
 
+    "text from page" counts the articles whose text came from their page (not the feed), and
+    how many times longer that text is than the feed's own, on average; feeds whose pages
+    gave no text are listed below the table, with the last reason.
+
     \b
     Example:
       aggregator status
