@@ -220,21 +220,16 @@ def test_each_article_records_how_its_text_was_obtained(store: Store, server: Te
     assert long["feed_words"] > long["page_words"] > 0
 
 
-def test_status_and_the_boilerplate_command_show_it(
-    tmp_path: Path, server: TestServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_status_and_the_boilerplate_command_show_it(folder: Path, server: TestServer) -> None:
     gazette(server, range(1, 13))
     server.add("/broken.xml", body=rss("Broken", [
         {"title": "Gone", "guid": "x", "link": server.url("/nothing-here.html")}
     ]), content_type="application/rss+xml")  # fmt: skip
-    (tmp_path / "feeds.yaml").write_text(
+    (folder / "feeds.yaml").write_text(
         f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
         f"feeds:\n  - url: {server.url('/gazette.xml')}\n"
         f"  - url: {server.url('/broken.xml')}\n"
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AGGREGATOR_CONFIG", raising=False)
-    monkeypatch.delenv("AGGREGATOR_DB", raising=False)
     runner = CliRunner()
     assert runner.invoke(cli, ["poll"], catch_exceptions=False).exit_code == 0
 

@@ -21,12 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, server: TestServer, monkeypatch: pytest.MonkeyPatch) -> NewsSite:
+def workdir(folder: Path, server: TestServer) -> NewsSite:
     site = NewsSite(server)
-    (tmp_path / "feeds.yaml").write_text(site.config_text())
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AGGREGATOR_CONFIG", raising=False)
-    monkeypatch.delenv("AGGREGATOR_DB", raising=False)
+    (folder / "feeds.yaml").write_text(site.config_text())
     return site
 
 

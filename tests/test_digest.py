@@ -815,7 +815,7 @@ def test_starttls_then_login_with_the_certificate_checked(
 
 
 def test_the_digest_command_writes_mails_and_remembers(
-    tmp_path: Path, server: TestServer, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+    folder: Path, server: TestServer, smtp_server: Any
 ) -> None:
     from click.testing import CliRunner
 
@@ -824,19 +824,16 @@ def test_the_digest_command_writes_mails_and_remembers(
 
     site = NewsSite(server)
     mailbox, port = smtp_server()
-    (tmp_path / "feeds.yaml").write_text(
+    (folder / "feeds.yaml").write_text(
         site.config_text() + "digests:\n  - name: morning\n    since: 30d\n    format: html\n"
         "    to: [me@example.org]\n"
     )
     text = (
-        (tmp_path / "feeds.yaml")
+        (folder / "feeds.yaml")
         .read_text()
         .replace("settings:\n", f"settings:\n  smtp: {{host: 127.0.0.1, port: {port}}}\n", 1)
     )
-    (tmp_path / "feeds.yaml").write_text(text)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AGGREGATOR_CONFIG", raising=False)
-    monkeypatch.delenv("AGGREGATOR_DB", raising=False)
+    (folder / "feeds.yaml").write_text(text)
     runner = CliRunner()
     assert runner.invoke(cli, ["poll"], catch_exceptions=False).exit_code == 0
     time.sleep(1.1)  # a period ends before the current second: what lands in it comes next
@@ -846,7 +843,7 @@ def test_the_digest_command_writes_mails_and_remembers(
     assert site.titles[4] in shown.output
     assert "Also in: [Daily Test " in shown.output
 
-    out = tmp_path / "new.atom.xml"
+    out = folder / "new.atom.xml"
     written = runner.invoke(cli, ["digest", "--format", "atom", "-o", str(out)])
     assert written.exit_code == 0, written.output
     parsed = feedparser.parse(out.read_bytes())

@@ -98,21 +98,16 @@ def test_a_page_that_no_longer_extracts_leaves_the_article_as_it_was(
     assert snapshot(store) == before
 
 
-def test_reextract_from_the_command_line(
-    tmp_path: Path, server: TestServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_reextract_from_the_command_line(folder: Path, server: TestServer) -> None:
     gazette(server, range(1, 13))
     server.add(
         "/other.xml", body="<rss version='2.0'><channel><title>Other</title></channel></rss>"
     )
-    (tmp_path / "feeds.yaml").write_text(
+    (folder / "feeds.yaml").write_text(
         f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
         f"feeds:\n  - url: {server.url('/gazette.xml')}\n    name: Gazette\n"
         f"  - url: {server.url('/other.xml')}\n    name: Other\n"
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AGGREGATOR_CONFIG", raising=False)
-    monkeypatch.delenv("AGGREGATOR_DB", raising=False)
     runner = CliRunner()
     assert runner.invoke(cli, ["poll"], catch_exceptions=False).exit_code == 0
 
@@ -124,4 +119,4 @@ def test_reextract_from_the_command_line(
     totals = json.loads(runner.invoke(cli, ["reextract", "--feed", "Gazette", "--json"]).output)
     assert totals["articles"] == 12
     assert runner.invoke(cli, ["reextract", "--feed", "Nope"]).exit_code == 2
-    assert runner.invoke(cli, ["--db", str(tmp_path / "none.db"), "reextract"]).exit_code == 1
+    assert runner.invoke(cli, ["--db", str(folder / "none.db"), "reextract"]).exit_code == 1
