@@ -18,7 +18,8 @@ from aggregator.boilerplate import strip
 from aggregator.errors import ExtractError, StoreError, WorkerError
 from aggregator.extract import EXTRACTOR, extract
 from aggregator.models import ExtractionReport, ReextractJob, ReextractUpdate
-from aggregator.pipeline import EXTRACT_TIMEOUT, is_html
+from aggregator.pipeline import EXTRACT_TIMEOUT
+from aggregator.prepare import is_html
 from aggregator.store import Store, decompress_page
 from aggregator.workers import WorkerPool
 

@@ -50,8 +50,6 @@ from aggregator.parse._fields import (
     MAX_URL,
     MAX_WARNING,
 )
-from aggregator.parse._jsonfeed import parse_json_feed
-from aggregator.parse._xml import parse_xml
 
 __all__ = [
     "MAX_AUTHOR",
@@ -96,6 +94,11 @@ def parse(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> Fe
     Raises ParseError for an empty body, an HTML page (naming the feeds it advertises),
     invalid JSON, or a document with nothing usable in it.
     """
+    # The parsers are imported on first use: a daemon hands parsing to its workers (whose fork
+    # server imports them once), and its own process need not hold feedparser and lxml.
+    from aggregator.parse._jsonfeed import parse_json_feed
+    from aggregator.parse._xml import parse_xml
+
     lowered = {key.lower(): value for key, value in (headers or {}).items()}
     visible = _NON_SPACE.search(body, len(_UTF8_BOM) if body.startswith(_UTF8_BOM) else 0)
     if visible is None:

@@ -36,10 +36,10 @@ from aggregator.models import (
     SaveCounts,
     SearchHit,
 )
+from aggregator.pages import compress_page, decompress_page
 from aggregator.store import _export, _sites
 from aggregator.store._articles import save_article, save_reextracted
 from aggregator.store._export import ArchivedPage, ExportedArticle
-from aggregator.store._pages import compress_page, decompress_page
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
 
 __all__ = [

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.errors import StoreError
-from aggregator.store._pages import decompress_page
+from aggregator.pages import decompress_page
 from aggregator.store._schema import from_db_time, to_db_time
 
 #: Pages read per query (a page may weigh megabytes).

@@ -1,4 +1,7 @@
-"""How archived pages are stored: zstandard-compressed (zlib in archives from before)."""
+"""How archived pages are stored: zstandard-compressed (zlib in archives from before).
+
+Outside the store package: pool workers compress pages without importing the store.
+"""
 
 from __future__ import annotations
 
