@@ -91,7 +91,7 @@ def main() -> None:
             cpu: dict[int, float] = {}
             samples: list[tuple[float, int]] = []
             while time.monotonic() - started < seconds:
-                samples.append((time.monotonic() - started, _sample_tree(daemon.pid, cpu)))
+                samples.append((time.monotonic() - started, _sample_tree(daemon.pid, cpu, pss=False)[0]))
                 if daemon.poll() is not None:
                     sys.exit(f"the daemon died:\n{(work / 'daemon.log').read_text()[-3000:]}")
                 time.sleep(1)

@@ -728,7 +728,7 @@ def _measure(command: list[str], cwd: Path, timeout: float) -> tuple[int | None,
                 pid, status, usage = os.wait4(process.pid, 0)
                 timed_out = True
                 break
-            peak = max(peak, _sample_tree(process.pid, cpu))
+            peak = max(peak, _sample_tree(process.pid, cpu, pss=False)[0])
             time.sleep(0.02)
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
