@@ -91,7 +91,8 @@ def main() -> None:
             cpu: dict[int, float] = {}
             samples: list[tuple[float, int]] = []
             while time.monotonic() - started < seconds:
-                samples.append((time.monotonic() - started, _sample_tree(daemon.pid, cpu, pss=False)[0]))
+                rss, _ = _sample_tree(daemon.pid, cpu, pss=False)
+                samples.append((time.monotonic() - started, rss))
                 if daemon.poll() is not None:
                     sys.exit(f"the daemon died:\n{(work / 'daemon.log').read_text()[-3000:]}")
                 time.sleep(1)
