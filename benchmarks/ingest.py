@@ -476,13 +476,23 @@ def goals_of(
                 ratio <= 1 / 0.85,
             )
         )
-        theirs_ = statistics.fmean(cost[FAST])
+        # Issue 8's "trafilatura's per page" is its default pass (the ~6.5 ms it quotes); the
+        # fast pass, which skips trafilatura's own fallbacks, is shown beside it.
+        full, fast = statistics.fmean(cost[FULL]), statistics.fmean(cost[FAST])
         goals.append(
             Goal(
-                "1. our extraction CPU / trafilatura fast's",
-                f"{per_page:.1f} / {theirs_:.1f} ms = {per_page / theirs_:.2f}",
+                "1. our extraction CPU / trafilatura's",
+                f"{per_page:.1f} / {full:.1f} ms = {per_page / full:.2f}",
                 "<= 2",
-                per_page / theirs_ <= 2,
+                per_page / full <= 2,
+            )
+        )
+        goals.append(
+            Goal(
+                "   (the same / trafilatura fast's)",
+                f"{per_page:.1f} / {fast:.1f} ms = {per_page / fast:.2f}",
+                "-",
+                None,
             )
         )
     if "reader cold" in runs:
@@ -626,6 +636,9 @@ def main() -> None:
         reader_version = None
     with_reader = reader_version is not None and not args.no_reader
     cores = len(os.sched_getaffinity(0))
+    # Bytecode as an installed package has it (pip compiles at install): no case pays for
+    # compiling our modules, whatever PYTHONDONTWRITEBYTECODE says.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "aggregator")], check=True)
     farm = FarmProcess(args.feeds, args.entries)
     try:
         with tempfile.TemporaryDirectory() as tmp:
