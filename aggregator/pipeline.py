@@ -63,6 +63,9 @@ PARSE_TIMEOUT = 30.0
 EXTRACT_TIMEOUT = 20.0
 #: Article pages of one feed fetched and extracted at the same time.
 ARTICLES_PER_FEED = 8
+#: Articles of a feed saved together while its pages are still being read (the rest are saved
+#: with the feed's state at the end of its poll).
+SAVE_EVERY = 10
 #: Page URLs remembered as already fetched in this run (so two feeds polled at the same time
 #: do not fetch one story twice); the oldest are forgotten beyond this many.
 CLAIMED_PAGES = 50_000
@@ -146,6 +149,56 @@ def _shared_links(entries: Sequence[Entry]) -> set[str]:
             key = dedup.canonical_url(entry.url)
             (shared if key in seen else seen).add(key)
     return shared
+
+
+class _Prepared:
+    """A feed's prepared articles, handed out for saving in the feed's order, ``SAVE_EVERY``
+    at a time, as soon as that many are ready one after the other."""
+
+    def __init__(self, size: int) -> None:
+        self._records: list[ArticleRecord | None] = [None] * size
+        self._saved = 0  # records before this index are saved (and released)
+        self._taken = 0  # records before this index are being saved
+        self._keep = False
+
+    def add(self, index: int, record: ArticleRecord) -> list[ArticleRecord]:
+        """Take ``record``; the batch to save now, if one is ready (else empty)."""
+        self._records[index] = record
+        if self._keep or self._taken > self._saved:
+            return []
+        end = self._saved
+        while end < len(self._records) and self._records[end] is not None:
+            end += 1
+        if end - self._saved < SAVE_EVERY:
+            return []
+        self._taken = end
+        return [r for r in self._records[self._saved : end] if r is not None]
+
+    def saved(self, count: int) -> None:
+        """The batch last handed out (``count`` records) is in the archive."""
+        self._records[self._saved : self._saved + count] = [None] * count
+        self._saved += count
+
+    def keep_all(self) -> None:
+        """Saving failed: hand out nothing more; ``rest`` has everything not saved."""
+        self._keep = True
+
+    def rest(self) -> list[ArticleRecord]:
+        """The records not saved yet, in order (once every entry is prepared)."""
+        return [r for r in self._records[self._saved :] if r is not None]
+
+
+def _sites_with_text(records: Sequence[ArticleRecord]) -> list[str]:
+    """The site of each record that has text (what boilerplate is learned from)."""
+    return [record.site for record in records if record.site and record.content]
+
+
+def _added(one: SaveCounts, other: SaveCounts) -> SaveCounts:
+    return SaveCounts(
+        new=one.new + other.new,
+        updated=one.updated + other.updated,
+        duplicate=one.duplicate + other.duplicate,
+    )
 
 
 def _join_warnings(*warnings: str | None) -> str | None:
@@ -305,29 +358,49 @@ class Pipeline:
         new_keys = {dedup.canonical_url(e.url) for e, _ in todo if e.url and e.id not in known}
         shared_links = _shared_links(entries)
         archived = await self.store_call(self.store.known_url_keys, new_keys) if new_keys else set()
+        # Read before any of this poll's articles are saved: they are added below.
+        times = await self.store_call(self.store.entry_times, feed.id)
         limit = asyncio.Semaphore(ARTICLES_PER_FEED)
+        prepared = _Prepared(len(todo))
+        early = SaveCounts()
+        learn_from: list[str] = []  # the sites of articles saved early, learned from at the end
 
-        async def article(entry: Entry, fingerprint: str) -> ArticleRecord:
+        async def article(index: int, entry: Entry, fingerprint: str) -> None:
+            nonlocal early
             async with limit:
                 page = error = None
                 key = dedup.canonical_url(entry.url) if entry.url else None
                 if key in shared_links:
                     # Several entries link to this one page: it is none of them in particular.
                     record = await self._article(entry, fingerprint, None, parsed.language)
-                    return replace(record, url_is_identity=False)
-                wanted = key is not None and (
-                    entry.id in known or (key not in archived and self._claim(key))
-                )
-                if self.fetch_articles and entry.url is not None and wanted:
-                    page, error = await self._fetch_page(entry.url)
-                return await self._article(entry, fingerprint, page, parsed.language, error)
+                    record = replace(record, url_is_identity=False)
+                else:
+                    wanted = key is not None and (
+                        entry.id in known or (key not in archived and self._claim(key))
+                    )
+                    if entry.url is not None and wanted:
+                        page, error = await self._fetch_page(entry.url)
+                    record = await self._article(entry, fingerprint, page, parsed.language, error)
+            # Saved as they come, in the feed's order: memory holds a few pages per feed,
+            # however long the feed.
+            batch = prepared.add(index, record)
+            if batch:
+                try:
+                    saved = await self.store_call(self.store.save_articles, feed.id, batch)
+                except StoreError as exc:  # kept for the poll's own save, which records it
+                    log.warning("event=early_save_failed feed=%s error=%r", feed.url, str(exc))
+                    prepared.keep_all()
+                    return
+                prepared.saved(len(batch))
+                early = _added(early, saved)
+                learn_from.extend(_sites_with_text(batch))
 
         if self.fetch_articles:
-            records = await asyncio.gather(*(article(e, fp) for e, fp in todo))
+            await asyncio.gather(*(article(i, e, fp) for i, (e, fp) in enumerate(todo)))
+            records = prepared.rest()
         else:
             records = await self._feed_articles(todo, shared_links, parsed.language)
         hint = _hint_interval(parsed.ttl, parsed.update_interval)
-        times = await self.store_call(self.store.entry_times, feed.id)
         times += [e.published or e.updated or now for e, _ in todo if e.id not in known]
         decision = self._decide(
             feed, now, cache_seconds, times, ttl=parsed.ttl, update_interval=parsed.update_interval
@@ -348,8 +421,8 @@ class Pipeline:
             articles=tuple(records),
             seen_entry_ids=tuple(seen),
         )
-        counts = await self.store_call(self.store.save_poll, poll)
-        await self._learn(records)
+        counts = _added(early, await self.store_call(self.store.save_poll, poll))
+        await self._learn([*learn_from, *_sites_with_text(records)])
         log.info(
             "event=polled feed=%s status=%d entries=%d new=%d updated=%d duplicate=%d next=%r",
             feed.url,
@@ -481,16 +554,15 @@ class Pipeline:
                 self._boilerplate.popitem(last=False)
         return learned
 
-    async def _learn(self, records: Sequence[ArticleRecord]) -> None:
+    async def _learn(self, sites: Sequence[str]) -> None:
         """Learn the boilerplate of the sites that gained articles: each site once in this
         process's life, then after ``LEARN_EVERY`` new articles of it, a number that doubles
         after each learning that finds nothing new (up to ``LEARN_EVERY_MOST``): a site's
         boilerplate is learned early, and a big site is not re-read for every few articles."""
         if not self.settings.learn_boilerplate:
             return
-        for record in records:
-            if record.site and record.content:
-                self._unlearned[record.site] = self._unlearned.get(record.site, 0) + 1
+        for site in sites:
+            self._unlearned[site] = self._unlearned.get(site, 0) + 1
         for site in list(self._unlearned):
             # Read again at each step: other feeds' polls learn too while this one awaits.
             pending = self._unlearned.get(site, 0)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aggregator.config import Config, parse_config
+from aggregator.errors import StoreError
 from aggregator.fetch import Fetcher
-from aggregator.pipeline import Pipeline, PollSummary
+from aggregator.models import ArticleRecord, FeedPoll, SaveCounts
+from aggregator.pipeline import SAVE_EVERY, Pipeline, PollSummary, _Prepared
 from aggregator.store import Store
 from aggregator.workers import WorkerPool
 from tests.server import Route, TestServer
@@ -526,3 +529,111 @@ def test_feed_only_entries_are_all_kept_from_one_worker_task(
     rows = store.query("SELECT title, content, content_source, word_count FROM articles")
     assert len(rows) == 20
     assert all(r["content_source"] == "feed" and r["word_count"] > 40 for r in rows)
+
+
+def long_feed(server: TestServer, count: int) -> Config:
+    """A feed of ``count`` entries, each linking to its own article page, with an ETag."""
+    for n in range(count):
+        server.add(f"/long/{n}.html", body=article_page(f"Long {n}", story(600 + n)))
+    items = [
+        {"title": f"Long {n}", "guid": f"long-{n}", "link": server.url(f"/long/{n}.html")}
+        for n in range(count)
+    ]
+    server.add(
+        "/long.xml", body=rss("Long", items), content_type="application/rss+xml", etag='"long-v1"'
+    )
+    return parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"feeds:\n  - url: {server.url('/long.xml')}\n"
+    )
+
+
+def test_a_long_feed_is_saved_as_it_goes_in_its_own_order(
+    store: Store, server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Articles are saved SAVE_EVERY at a time while the feed's pages are read (memory holds a
+    few pages, not the whole feed), in the feed's order; the counts cover every batch."""
+    config = long_feed(server, 25)
+    batches: list[int] = []
+    save_articles = store.save_articles
+
+    def counting(feed_id: int, articles: Sequence[ArticleRecord], **kwargs: Any) -> SaveCounts:
+        batches.append(len(articles))
+        return save_articles(feed_id, articles, **kwargs)
+
+    monkeypatch.setattr(store, "save_articles", counting)
+    summary = run_poll(config, store)
+    assert summary.new == 25
+    assert batches
+    assert all(size >= SAVE_EVERY for size in batches)
+    assert sum(batches) < 25  # the rest is saved with the feed's state
+    sightings = store.query("SELECT entry_id FROM sightings ORDER BY id")
+    assert [row["entry_id"].rsplit("/", 1)[-1] for row in sightings] == [
+        f"long-{n}" for n in range(25)
+    ]
+
+
+def test_a_poll_cut_short_after_early_saves_is_completed_by_the_next(
+    store: Store, server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed's state (its ETag) is saved last: when that save fails, the next poll fetches the
+    feed again and archives what is missing, without copies."""
+    config = long_feed(server, 25)
+    save_poll = store.save_poll
+
+    def failing(poll: FeedPoll) -> SaveCounts:
+        raise StoreError("disk I/O error")
+
+    monkeypatch.setattr(store, "save_poll", failing)
+    first = run_poll(config, store)
+    assert first.feeds_failed == 1
+    kept = len(store.query("SELECT id FROM articles"))
+    assert 0 < kept < 25  # the early batches are in the archive
+    assert store.feeds()[0].etag is None
+
+    monkeypatch.setattr(store, "save_poll", save_poll)
+    second = run_poll(config, store)
+    assert (second.feeds_ok, second.new, second.duplicate) == (1, 25 - kept, 0)
+    assert len(store.query("SELECT id FROM articles")) == 25
+    assert store.feeds()[0].etag == '"long-v1"'
+
+
+def test_prepared_articles_are_handed_out_in_order_and_kept_when_saving_fails() -> None:
+    records = [record(f"e{n}") for n in range(2 * SAVE_EVERY + 3)]
+    prepared = _Prepared(len(records))
+    # Out of order: nothing is handed out until the first SAVE_EVERY are all there.
+    assert prepared.add(1, records[1]) == []
+    for n in range(2, SAVE_EVERY + 2):
+        assert prepared.add(n, records[n]) == []
+    batch = prepared.add(0, records[0])
+    assert batch == records[: SAVE_EVERY + 2]
+    assert prepared.add(SAVE_EVERY + 2, records[SAVE_EVERY + 2]) == []  # one batch at a time
+    prepared.saved(len(batch))
+    for n in range(SAVE_EVERY + 3, 2 * SAVE_EVERY + 1):
+        assert prepared.add(n, records[n]) == []
+    batch = prepared.add(2 * SAVE_EVERY + 1, records[2 * SAVE_EVERY + 1])
+    assert batch == records[SAVE_EVERY + 2 : 2 * SAVE_EVERY + 2]
+    prepared.keep_all()  # that save failed: nothing more is handed out, nothing is lost
+    assert prepared.add(2 * SAVE_EVERY + 2, records[2 * SAVE_EVERY + 2]) == []
+    assert prepared.rest() == records[SAVE_EVERY + 2 :]
+
+
+def record(entry_id: str) -> ArticleRecord:
+    return ArticleRecord(
+        entry_id=entry_id,
+        entry_hash=entry_id,
+        guid=None,
+        url=None,
+        url_key=None,
+        canonical_url=None,
+        title=entry_id,
+        author=None,
+        published=None,
+        updated=None,
+        summary=None,
+        content=None,
+        content_source="none",
+        lang=None,
+        word_count=0,
+        content_hash=None,
+    )

@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from aggregator.config import FeedConfig
 from aggregator.errors import ConfigError, SearchError, StoreError
 from aggregator.models import (
     HIGHLIGHT,
+    ArticleRecord,
     ArticleVersion,
     FeedFailure,
     FeedPoll,
@@ -400,7 +402,6 @@ class Store:
 
     def save_poll(self, poll: FeedPoll) -> SaveCounts:
         """Store one feed's poll (state and articles) in one transaction."""
-        new = updated = duplicate = 0
         polled = to_db_time(poll.polled_at)
         # Articles are stamped when they reach the archive, not when their poll began (pages
         # may take minutes): a digest "since its last run" then misses none.
@@ -440,14 +441,7 @@ class Store:
                     poll.feed_id,
                 ),
             )
-            for record in poll.articles:
-                outcome = save_article(conn, poll.feed_id, record, saved)
-                if outcome == "new":
-                    new += 1
-                elif outcome == "updated":
-                    updated += 1
-                elif outcome == "duplicate":
-                    duplicate += 1
+            counts = _save_articles(conn, poll.feed_id, poll.articles, saved)
             ids = list(poll.seen_entry_ids)
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
@@ -456,7 +450,17 @@ class Store:
                     f"AND entry_id IN ({', '.join('?' * len(chunk))})",
                     [polled, poll.feed_id, *chunk],
                 )
-        return SaveCounts(new=new, updated=updated, duplicate=duplicate)
+        return counts
+
+    def save_articles(
+        self, feed_id: int, articles: Sequence[ArticleRecord], *, saved_at: datetime | None = None
+    ) -> SaveCounts:
+        """Store some of a feed's articles in one transaction before its poll is saved: a feed
+        whose pages take long is archived as it goes (``save_poll`` then stores the rest and
+        the feed's state, validators included, so an interrupted poll is done again)."""
+        saved = to_db_time(saved_at or datetime.now(UTC))
+        with self._errors("saving articles"), self._transaction() as conn:
+            return _save_articles(conn, feed_id, articles, saved)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -805,4 +809,13 @@ def _feed_state(row: dict[str, Any]) -> FeedState:
         body_sha256=row["body_sha256"],
         retired_at=from_db_time(row["retired_at"]),
         last_success_at=from_db_time(row["last_success_at"]),
+    )
+
+
+def _save_articles(
+    conn: sqlite3.Connection, feed_id: int, articles: Sequence[ArticleRecord], saved: str | None
+) -> SaveCounts:
+    outcomes = Counter(save_article(conn, feed_id, record, saved) for record in articles)
+    return SaveCounts(
+        new=outcomes["new"], updated=outcomes["updated"], duplicate=outcomes["duplicate"]
     )
