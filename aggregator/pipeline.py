@@ -10,13 +10,14 @@ A failing feed is recorded on its row and never stops the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
 import random
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -63,6 +64,8 @@ PARSE_TIMEOUT = 30.0
 EXTRACT_TIMEOUT = 20.0
 #: Article pages of one feed fetched and extracted at the same time.
 ARTICLES_PER_FEED = 8
+#: Fetched pages allowed to wait for a worker, per worker, before fetching more waits too.
+BACKLOG_PER_WORKER = 4
 #: Articles of a feed saved together while its pages are still being read (the rest are saved
 #: with the feed's state at the end of its poll).
 SAVE_EVERY = 10
@@ -149,6 +152,49 @@ def _shared_links(entries: Sequence[Entry]) -> set[str]:
             key = dedup.canonical_url(entry.url)
             (shared if key in seen else seen).add(key)
     return shared
+
+
+class _Backlog:
+    """Pages fetched and not yet extracted. While ``limit`` of them wait, a page about to be
+    fetched waits too, and each page extracted lets as many fetches go as there is room: a
+    poll bound by the CPU (fast servers, slow pages) holds a few pages in memory rather than
+    every page its feeds could fetch. A poll bound by the network never fills it: nothing
+    waits, and a wait for a server (its per-host delay) never holds a place."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._count = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    async def room(self) -> None:
+        """Wait until a page may be fetched."""
+        if self._count < self._limit and not self._waiting:
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # woken, then cancelled: pass it on
+                self._wake(1)
+            raise
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Count a fetched page until it is extracted."""
+        self._count += 1
+        try:
+            yield
+        finally:
+            self._count -= 1
+            self._wake(self._limit - self._count)
+
+    def _wake(self, count: int) -> None:
+        while count > 0 and self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                count -= 1
 
 
 class _Prepared:
@@ -261,6 +307,7 @@ class Pipeline:
         self._boilerplate: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._unlearned: dict[str, int] = {}
         self._learn_every: dict[str, int] = {}
+        self._backlog = _Backlog(BACKLOG_PER_WORKER * (executor.workers if executor else 1))
 
     def close(self) -> None:
         """Wait for the store's thread: a transaction in flight commits or rolls back."""
@@ -379,8 +426,14 @@ class Pipeline:
                         entry.id in known or (key not in archived and self._claim(key))
                     )
                     if entry.url is not None and wanted:
+                        await self._backlog.room()
                         page, error = await self._fetch_page(entry.url)
-                    record = await self._article(entry, fingerprint, page, parsed.language, error)
+                        with self._backlog.holding():
+                            record = await self._article(
+                                entry, fingerprint, page, parsed.language, error
+                            )
+                    else:
+                        record = await self._article(entry, fingerprint, None, parsed.language)
             # Saved as they come, in the feed's order: memory holds a few pages per feed,
             # however long the feed.
             batch = prepared.add(index, record)

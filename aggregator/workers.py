@@ -73,6 +73,10 @@ class WorkerPool:
         self._workers = workers or os.cpu_count() or 1
         self._pool = self._start()
 
+    @property
+    def workers(self) -> int:
+        return self._workers
+
     def _start(self) -> pebble.ProcessPool:
         return pebble.ProcessPool(
             max_workers=self._workers,

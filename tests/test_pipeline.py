@@ -16,7 +16,7 @@ from aggregator.config import Config, parse_config
 from aggregator.errors import StoreError
 from aggregator.fetch import Fetcher
 from aggregator.models import ArticleRecord, FeedPoll, SaveCounts
-from aggregator.pipeline import SAVE_EVERY, Pipeline, PollSummary, _Prepared
+from aggregator.pipeline import SAVE_EVERY, Pipeline, PollSummary, _Backlog, _Prepared
 from aggregator.store import Store
 from aggregator.workers import WorkerPool
 from tests.server import Route, TestServer
@@ -637,3 +637,31 @@ def record(entry_id: str) -> ArticleRecord:
         word_count=0,
         content_hash=None,
     )
+
+
+def test_the_backlog_holds_fetching_back_only_while_pages_wait_for_a_worker() -> None:
+    async def go() -> list[str]:
+        backlog = _Backlog(2)
+        events: list[str] = []
+        await backlog.room()  # empty: no wait
+        first, second = backlog.holding(), backlog.holding()
+        first.__enter__()
+        second.__enter__()
+
+        async def fetcher(name: str) -> None:
+            await backlog.room()
+            events.append(name)
+
+        waiting = [asyncio.create_task(fetcher(name)) for name in ("a", "b", "c")]
+        cancelled = asyncio.create_task(fetcher("never"))
+        await asyncio.sleep(0.01)
+        assert events == []  # two pages wait for a worker: no fetching
+        cancelled.cancel()
+        first.__exit__(None, None, None)  # one extracted: room for one fetch
+        await asyncio.sleep(0.01)
+        assert events == ["a"]
+        second.__exit__(None, None, None)  # none waits: room for two
+        await asyncio.gather(*waiting)
+        return events
+
+    assert asyncio.run(go()) == ["a", "b", "c"]
