@@ -4,6 +4,7 @@ scoring with trafilatura, the line filter, feed content, errors, metadata, aeb's
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from aggregator.errors import ExtractError
 from aggregator.extract import (
+    _line_filter,
     _pruning,
     _reconcile,
     clean_feed_html,
@@ -492,6 +494,33 @@ def test_long_lines_are_never_boilerplate() -> None:
     assert not is_boilerplate_line(long_notice)
 
 
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "Advertisement",
+        "Leave a Reply",
+        "Abonnez-vous",
+        "We use cookies",
+        "Read more: ",
+        "© 2024",
+        "Subscribe to our newsletter",
+        "Share this article",
+        "Related posts",
+    ],
+)
+def test_each_rule_applies_up_to_its_own_length(opening: str) -> None:
+    """The rules are tried together, grouped by length limit: a line is boilerplate exactly
+    when one rule whose limit it does not exceed matches it, one rule at a time."""
+    for length in range(len(opening), 420):
+        line = (opening + " plus quelques mots de plus" * 20)[:length]
+        text = " ".join(line.split()).strip(_line_filter._DECORATION).lower()
+        one_at_a_time = any(
+            len(text) <= limit and re.match(pattern, text)
+            for limit, pattern in _line_filter._BOILERPLATE_RULES
+        )
+        assert is_boilerplate_line(line) == one_at_a_time, line
+
+
 # --- feed content ----------------------------------------------------------------------------
 
 
@@ -637,6 +666,17 @@ def test_the_http_charset_outranks_the_meta_charset() -> None:
 def test_a_bogus_declared_charset_falls_back_to_utf8() -> None:
     page = html_page(ARTICLE.replace("Monday", "Mon\xe9day"), head='<meta charset="base64">')
     assert "Mon\ufffdday" in extract(page.encode("latin-1")).text
+
+
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["text", "bytes"])
+def test_characters_xml_refuses_are_dropped(as_bytes: bool) -> None:
+    """Control characters and the noncharacters U+FFFE and U+FFFF would make trafilatura's
+    output tree fail; they go, the words around them stay."""
+    body = ARTICLE.replace("Monday", "Mon\x01d\x0bay").replace("ramp", "ra\ufffem\uffffp")
+    page = html_page(body.replace("three", "thr\x1fee\tand\rnow"))  # tab and CR are spaces
+    result = extract(page.encode() if as_bytes else page)
+    assert "after three and now months in dry dock" in result.text
+    assert "said on Monday, with a new engine and a ramp for bicycles" in result.text
 
 
 def test_undecodable_bytes_are_replaced() -> None:

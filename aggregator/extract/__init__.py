@@ -134,7 +134,7 @@ def clean_feed_html(html: str, url: str | None = None) -> str:
     try:
         tree = parse(f"<html><body>{html}</body></html>")
         prune_boilerplate(tree)
-        return render(tree.body)
+        return render(tree.find("body"))
     except ExtractError:
         return ""
     except Exception as exc:
@@ -152,7 +152,7 @@ def plain_text(text: str) -> str:
         tree = parse(f"<html><body><div>{text}</div></body></html>")
         for element in tree.xpath("//script|//style|//template"):
             element.drop_tree()
-        words = tree.body.text_content()
+        words = tree.find("body").text_content()
     except ExtractError:
         words = ""
     except Exception as exc:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
+from collections.abc import Iterable
 
 
-def _rule(limit: int, *patterns: str) -> tuple[int, re.Pattern[str]]:
-    """Patterns anchored at the start of a line that are boilerplate up to ``limit`` chars.
+def _rule(limit: int, *patterns: str) -> tuple[int, str]:
+    """Patterns anchored at the start of a line that are boilerplate up to ``limit`` chars, as
+    one regex source (compiled below with the other rules that apply at the same lengths).
 
     They are matched against the lowercased line (IGNORECASE makes them several times slower).
     """
-    return limit, re.compile("|".join(f"(?:{p})" for p in patterns))
+    return limit, _any_of(patterns)
+
+
+def _any_of(patterns: Iterable[str]) -> str:
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
 # In the patterns, \u2013 is an en dash, \u2018 a left single quote, \u203a a single guillemet.
@@ -190,7 +198,14 @@ _BOILERPLATE_RULES = (
         r" (?:utiliza |usa )?cookies\b",
     ),
 )
-_LONGEST_RULE = max(limit for limit, _ in _BOILERPLATE_RULES)
+# One regex per length limit, of all the rules that apply to a line that long: a line is tried
+# in a single match instead of one per rule.
+_LIMITS = sorted({limit for limit, _ in _BOILERPLATE_RULES})
+_RULES_UP_TO = [
+    re.compile(_any_of(pattern for limit, pattern in _BOILERPLATE_RULES if limit >= up_to))
+    for up_to in _LIMITS
+]
+_LONGEST_RULE = _LIMITS[-1]
 _DECORATION = " -\u2013—•·*|_=~"  # around labels such as "- Advertisement -"
 
 
@@ -213,9 +228,14 @@ def is_boilerplate_line(line: str) -> bool:
     merely mentions "copyright law" or "subscribe" is never dropped.
     """
     text = _normalize(line)
-    if len(text) > _LONGEST_RULE:
-        return False
-    return any(len(text) <= limit and rule.match(text) for limit, rule in _BOILERPLATE_RULES)
+    return len(text) <= _LONGEST_RULE and _matches_a_rule(text)
+
+
+@functools.lru_cache(maxsize=4096)  # a site's menus, footers and labels repeat on every page
+def _matches_a_rule(text: str) -> bool:
+    """Whether a rule whose limit ``text`` does not exceed matches it."""
+    rules = _RULES_UP_TO[bisect.bisect_left(_LIMITS, len(text))]
+    return rules.match(text) is not None
 
 
 def _normalize(line: str) -> str:

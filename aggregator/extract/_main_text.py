@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from typing import NamedTuple
 
 import lxml.html
 import trafilatura
+from trafilatura.settings import Extractor
 
 from aggregator.extract._dom_score import in_page_chrome, main_content
 from aggregator.extract._reconcile import reconcile
@@ -36,7 +38,7 @@ def article_text(tree: lxml.html.HtmlElement, url: str | None) -> MainText:
         second = _trafilatura_blocks(tree, url, fast=False)
         if _prose_balance(join(second)) > _prose_balance(text):
             chosen, method = second, "trafilatura-full"
-    page = blocks(tree.body)
+    page = blocks(tree.find("body"))
     main = main_content(page)
     result = reconcile(page, main, chosen)
     if not result.kept:  # our candidate alone, unless it is the page's header, footer or sidebar
@@ -47,10 +49,19 @@ def article_text(tree: lxml.html.HtmlElement, url: str | None) -> MainText:
     return MainText(join(result.blocks), method)
 
 
+# trafilatura's options, built once: building them reads its configuration each time. Comments
+# off; its cross-call deduplication off, so that the output never depends on earlier calls;
+# not the "python" output format, which would render a text we do not use.
+_OPTIONS = {
+    fast: Extractor(output_format="txt", fast=fast, comments=False, dedup=False)
+    for fast in (True, False)
+}
+
+
 def _trafilatura_blocks(tree: lxml.html.HtmlElement, url: str | None, *, fast: bool) -> list[Block]:
-    document = trafilatura.bare_extraction(
-        tree, url=url, fast=fast, include_comments=False, deduplicate=False
-    )
+    options = copy.copy(_OPTIONS[fast])
+    options.url = options.source = url
+    document = trafilatura.bare_extraction(tree, options=options)
     body = getattr(document, "body", None)  # None when trafilatura found nothing
     return [] if body is None else blocks(body)
 

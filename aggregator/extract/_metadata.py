@@ -22,6 +22,7 @@ _CANONICAL_XPATHS = (
     ),
     etree.XPath("//meta[@property='og:url' or @name='og:url']/@content"),
 )
+_BASE_HREF = etree.XPath("string(//base/@href)")
 _LANG_XPATH = etree.XPath(
     "//meta[translate(@http-equiv, 'CONTENTLAGU', 'contentlagu')='content-language']/@content"
     " | //meta[@property='og:locale']/@content"
@@ -46,7 +47,7 @@ def language_code(value: str | None) -> str | None:
 def canonical_url(tree: lxml.html.HtmlElement, url: str | None) -> str | None:
     """rel=canonical, else og:url, made absolute against the page URL; http(s) only."""
     base = url or ""
-    base_href = str(tree.xpath("string(//base/@href)")).strip()
+    base_href = str(_BASE_HREF(tree)).strip()
     if base_href:
         base = urljoin(base, base_href)
     for xpath in _CANONICAL_XPATHS:

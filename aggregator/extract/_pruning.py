@@ -63,20 +63,24 @@ _HINT = re.compile(
     "comment|respond|disqus|wpd|shar|addtoany|a2a|newsletter|sign|subscribe|optin|mc4wp|cookie"
     "|consent|gdpr|onetrust"
 )  # on lowercased names: an IGNORECASE search is several times slower
+# From the body. XPath's "//*" with several tests per element is slow in libxml2: elements
+# without attributes are passed over first ("[@*]"), forms are a union.
 _CANDIDATES = etree.XPath(
-    "//body//*[@id or @class or @role or @aria-modal or @itemprop or @itemtype or self::form]"
+    "descendant::*[@*][@class or @id or @role or @itemprop or @itemtype or @aria-modal]"
+    " | descendant::form"
 )
-_HOLDS_ARTICLE = etree.XPath("boolean(.//h1 | .//*[@itemprop='articleBody'])")
+_HOLDS_ARTICLE = etree.XPath("boolean(descendant::h1 | descendant::*[@itemprop='articleBody'])")
 
 
 def prune_boilerplate(tree: lxml.html.HtmlElement) -> None:
     """Remove comment sections, comment forms, promo boxes, related-links sections and threads
     from the tree, in place."""
-    for element in _CANDIDATES(tree):
+    body = tree.find("body")
+    for element in _CANDIDATES(body):
         if _is_boilerplate_element(element) and not _HOLDS_ARTICLE(element):
             element.drop_tree()  # harmless when an ancestor already went
-    _prune_related_sections(tree)
-    _prune_threads(tree)
+    _prune_related_sections(body)
+    _prune_threads(body)
 
 
 def _is_boilerplate_element(element: lxml.html.HtmlElement) -> bool:
@@ -112,13 +116,13 @@ def _is_boilerplate_element(element: lxml.html.HtmlElement) -> bool:
 
 # A section that opens with a "Related posts" heading holds links to other articles, often
 # with a teaser sentence each, whatever its markup: it goes while small.
-_SUBHEADINGS = etree.XPath("//body//*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6]")
+_SUBHEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _RELATED_MAX_CHARS = 2000
 
 
-def _prune_related_sections(tree: lxml.html.HtmlElement) -> None:
+def _prune_related_sections(body: lxml.html.HtmlElement) -> None:
     """Remove the small sections that open with a related-content heading, in place."""
-    for heading in _SUBHEADINGS(tree):
+    for heading in list(body.iter(*_SUBHEADINGS)):
         if not is_related_heading(heading.text_content()):
             continue
         opener = heading  # the heading, or a wrapper holding nothing else
@@ -145,7 +149,7 @@ _THREAD_MARKER = re.compile(
     r"|(?:joined|member since|registriert(?: seit)?|mitglied seit|dabei seit|inscrite?"
     r"|membre depuis|registrado|miembro desde)\s*:?(?:\s[^!?]{1,30})?"
 )
-_MARKER_TEXTS = etree.XPath("//body//text()[normalize-space()][string-length() < 60]")
+_MARKER_TEXTS = etree.XPath("descendant::text()[normalize-space()][string-length() < 60]")
 _RESPONSES = (
     r"(?:comments?|thoughts?|responses?|replies|reactions?|kommentare?|gedanken|antworten"
     r"|reaktionen|commentaires?|réflexions?|réponses?|réactions?|comentarios?|respuestas?"
@@ -159,7 +163,7 @@ _MIN_THREAD_ITEMS = 3
 _MAX_META_CHARS = 200  # a post's author or action bar, as opposed to its text
 
 
-def _prune_threads(tree: lxml.html.HtmlElement) -> None:
+def _prune_threads(body: lxml.html.HtmlElement) -> None:
     """Remove comment threads and forum replies recognised by their structure, in place.
 
     A thread is a run of at least three sibling blocks of the same shape (tag and child tags)
@@ -169,7 +173,7 @@ def _prune_threads(tree: lxml.html.HtmlElement) -> None:
     text is never removed; a comment-count heading right before the thread goes with it.
     """
     marked: dict[etree._Element, set[etree._Element]] = {}
-    for text in _MARKER_TEXTS(tree):
+    for text in _MARKER_TEXTS(body):
         if not _THREAD_MARKER.fullmatch(" ".join(text.split()).lower()):
             continue
         child = text.getparent()
@@ -185,7 +189,7 @@ def _prune_threads(tree: lxml.html.HtmlElement) -> None:
             threads.append(items)
     if not threads:
         return
-    page_chars = len(tree.body.text_content())
+    page_chars = len(body.text_content())
     for items in threads:
         _prune_thread(items, page_chars)
 

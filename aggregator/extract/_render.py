@@ -80,11 +80,13 @@ def render(root: etree._Element | None) -> str:
 
 def blocks(root: etree._Element) -> list[Block]:
     """The blocks of a tree in document order, with their lines as they will be written."""
+    found: list[Block] = []
     try:
-        return list(_blocks(root))
+        _add_blocks(root, found)
     except RecursionError:  # absurdly deep markup: keep the text, lose the layout
         etree.strip_elements(root, *_SKIPPED, with_tail=False)
         return [Block(_clean_lines("\n".join(root.itertext())), root)]
+    return found
 
 
 def join(blocks: Iterable[Block]) -> str:
@@ -97,8 +99,10 @@ def join(blocks: Iterable[Block]) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _blocks(container: etree._Element) -> Iterator[Block]:
-    """The blocks of a container, in document order; loose inline text forms its own block."""
+def _add_blocks(container: etree._Element, found: list[Block]) -> None:
+    """Add the blocks of a container, in document order; loose inline text forms its own
+    block. (Appending to one list, where nested generators would hand each block up through
+    every level of the tree.)"""
     text = [container.text or ""]
     inline: list[etree._Element] = []
     loose = False
@@ -106,44 +110,52 @@ def _blocks(container: etree._Element) -> Iterator[Block]:
         tag = tag_name(child)
         if _is_block(child, tag):
             loose = True
-            yield from _text_block(text, container, inline)
-            yield from _child_blocks(child, tag)
+            _add_text_block(text, container, inline, found)
+            _add_child_blocks(child, tag, found)
             text, inline = [child.tail or ""], []
         else:
             text.append(_inline_text(child))
             text.append(child.tail or "")
             inline.append(child)
-    yield from _text_block(text, container, inline if loose else None)
+    _add_text_block(text, container, inline if loose else None, found)
 
 
-def _child_blocks(element: etree._Element, tag: str) -> Iterator[Block]:
+def _add_child_blocks(element: etree._Element, tag: str, found: list[Block]) -> None:
     if tag in _VERBATIM:
-        code = "".join(_inline_parts(element, verbatim=True)).strip("\n").rstrip()
+        code = _inline_text(element, verbatim=True).strip("\n").rstrip()
         if code.strip():
-            yield Block(tuple(code.splitlines()), element, checked=True)
+            found.append(Block(tuple(code.splitlines()), element, checked=True))
     elif tag in _LISTS:
         lines = tuple(_list_lines(element, depth=0))
         if lines:
-            yield Block(lines, element, checked=True)
+            found.append(Block(lines, element, checked=True))
     elif tag in _TABLES and element.find(".//table") is None:
         lines = tuple(_table_lines(element))
         if lines:
-            yield Block(lines, element)
+            found.append(Block(lines, element))
     else:  # containers, layout tables, and rows or items outside their parents
-        yield from _blocks(element)
+        _add_blocks(element, found)
 
 
-def _text_block(
-    parts: list[str], container: etree._Element, inline: list[etree._Element] | None
-) -> Iterator[Block]:
-    """The block of text ``parts``: all of ``container``, or (``inline`` given) loose text."""
+def _add_text_block(
+    parts: list[str],
+    container: etree._Element,
+    inline: list[etree._Element] | None,
+    found: list[Block],
+) -> None:
+    """Add the block of text ``parts``: all of ``container``, or (``inline`` given) loose text."""
     lines = _clean_lines("".join(parts))
     if lines:
-        yield Block(lines, container, inline is not None, tuple(inline or ()))
+        found.append(Block(lines, container, inline is not None, tuple(inline or ())))
 
 
 def _clean_lines(text: str) -> tuple[str, ...]:
     """Split on line breaks, collapse whitespace, drop empty lines."""
+    if not text or text.isspace():  # most often the whitespace between two blocks
+        return ()
+    if "\n" not in text:  # most paragraphs
+        line = " ".join(text.split())
+        return (line,) if line else ()
     return tuple(line for line in (" ".join(raw.split()) for raw in text.split("\n")) if line)
 
 
@@ -154,27 +166,39 @@ def _is_block(element: etree._Element, tag: str) -> bool:
     return tag in _BLOCKS
 
 
-def _inline_text(element: etree._Element) -> str:
-    return "".join(_inline_parts(element, verbatim=False))
-
-
-def _inline_parts(element: etree._Element, *, verbatim: bool) -> Iterator[str]:
+def _inline_text(element: etree._Element, *, verbatim: bool = False) -> str:
     """The text of an element, line breaks as newlines; nested blocks start on a new line."""
+    if not len(element):  # a link or an emphasis: most inline elements hold only text
+        tag = tag_name(element)
+        if tag in _SKIPPED:
+            return ""
+        if tag in _BREAKS:
+            return "\n"
+        if verbatim or tag not in _BLOCKS:
+            return element.text or ""
+    parts: list[str] = []
+    _add_inline_parts(element, parts, verbatim)
+    return "".join(parts)
+
+
+def _add_inline_parts(element: etree._Element, parts: list[str], verbatim: bool) -> None:
     tag = tag_name(element)
     if tag in _SKIPPED:
         return
     if tag in _BREAKS:
-        yield "\n"
+        parts.append("\n")
         return
     block = not verbatim and _is_block(element, tag)
     if block:
-        yield "\n"
-    yield element.text or ""
+        parts.append("\n")
+    if element.text:
+        parts.append(element.text)
     for child in element:
-        yield from _inline_parts(child, verbatim=verbatim)
-        yield child.tail or ""
+        _add_inline_parts(child, parts, verbatim)
+        if child.tail:
+            parts.append(child.tail)
     if block:
-        yield "\n"
+        parts.append("\n")
 
 
 def _list_lines(element: etree._Element, depth: int) -> Iterator[str]:
