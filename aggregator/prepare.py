@@ -59,7 +59,10 @@ def prepare_article(
         page_error = f"the page is not HTML ({page.content_type})"
     else:
         try:
-            known = {"title": entry.title, "author": entry.author, "published": entry.published}
+            # An entry dated only by its update (Atom's mandatory <updated>) is dated enough:
+            # searching the page for a date costs more than the rest of its metadata.
+            dated = entry.published or entry.updated
+            known = {"title": entry.title, "author": entry.author, "published": dated}
             extracted = extract(
                 page.body,
                 page.final_url,
@@ -110,7 +113,7 @@ def prepare_article(
         canonical_url=canonical,
         title=_plain(entry.title) or (extracted.title if extracted else None),
         author=_plain(entry.author) or (extracted.author if extracted else None),
-        published=entry.published or (extracted.published if extracted else None),
+        published=entry.published or (extracted.published if extracted else None) or entry.updated,
         updated=entry.updated,
         summary=summary or None,
         content=content,

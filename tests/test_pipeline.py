@@ -20,7 +20,7 @@ from aggregator.pipeline import SAVE_EVERY, Pipeline, PollSummary, _Backlog, _Pr
 from aggregator.store import Store
 from aggregator.workers import WorkerPool
 from tests.server import Route, TestServer
-from tests.site import BOILERPLATE, NewsSite, article_page, rss, story
+from tests.site import BOILERPLATE, NewsSite, article_page, atom, rss, story
 
 
 @pytest.fixture(scope="module")
@@ -665,3 +665,24 @@ def test_the_backlog_holds_fetching_back_only_while_pages_wait_for_a_worker() ->
         return events
 
     assert asyncio.run(go()) == ["a", "b", "c"]
+
+
+def test_an_entry_dated_only_by_its_update_is_published_then(
+    store: Store, server: TestServer
+) -> None:
+    """Atom requires <updated>, not <published>: that date stands for the entry's, and the page
+    is not searched for another (the costliest part of reading its metadata)."""
+    server.add("/dated.html", body=article_page("Dated", story(700)))
+    entries = [
+        {"id": "urn:dated", "title": "Dated", "link": server.url("/dated.html"),
+         "updated": "2026-11-20T10:30:00Z"},
+    ]  # fmt: skip
+    server.add("/dated.xml", body=atom("Dated", entries), content_type="application/atom+xml")
+    config = parse_config(
+        f"settings:\n  allowed_private_hosts: ['{server.host}']\n  per_host_delay: 0s\n"
+        f"feeds:\n  - url: {server.url('/dated.xml')}\n"
+    )
+    assert run_poll(config, store).new == 1
+    (row,) = store.query("SELECT published, content_source FROM articles")
+    assert row["content_source"] == "page"
+    assert row["published"].startswith("2026-11-20T10:30:00")
