@@ -49,7 +49,11 @@ def prepare_article(
 
     feed_html = (entry.content or entry.summary) if clean_feed else None
     feed_text = clean_feed_html(feed_html, entry.url) if feed_html else ""
-    summary = clean_feed_html(entry.summary, entry.url) if entry.summary and clean_feed else None
+    summary = None
+    if entry.summary and clean_feed:  # often the feed's only text: cleaned once
+        summary = (
+            feed_text if feed_html is entry.summary else clean_feed_html(entry.summary, entry.url)
+        )
     extracted = None
     if page is None or not extract_page:
         pass  # page_error says why, if there was a page to read
