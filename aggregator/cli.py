@@ -52,7 +52,7 @@ from aggregator.pipeline import (
 from aggregator.search import search as run_search
 from aggregator.search import split_snippet
 from aggregator.store import ArchiveLock, Store
-from aggregator.workers import WorkerPool
+from aggregator.workers import PRELOAD, PRELOAD_FEEDS_ONLY, WorkerPool
 
 log = logging.getLogger("aggregator")
 
@@ -299,15 +299,13 @@ def _run_poll(
         transient=True,
     )
 
+    pages = fetch_articles and config.settings.fetch_articles
+
     async def run(on_result: Callable[[PollResult], None]) -> PollSummary:
-        with WorkerPool() as pool:
+        with WorkerPool(preload=PRELOAD if pages else PRELOAD_FEEDS_ONLY) as pool:
             async with Fetcher.from_settings(config.settings) as fetcher:
                 pipeline = Pipeline(
-                    config=config,
-                    store=store,
-                    fetcher=fetcher,
-                    executor=pool,
-                    fetch_articles=fetch_articles and config.settings.fetch_articles,
+                    config=config, store=store, fetcher=fetcher, executor=pool, fetch_articles=pages
                 )
                 try:
                     return await pipeline.poll(feeds, on_result)

@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
@@ -40,13 +40,16 @@ T = TypeVar("T")
 
 #: Tasks a worker runs before it is replaced by a fresh process.
 MAX_TASKS = 1000
-#: What the fork server imports before it forks workers: everything a task needs.
-PRELOAD = [
+#: What the fork server imports before it forks workers: everything a task needs...
+PRELOAD = (
     "aggregator.prepare",
     "aggregator.parse._xml",
     "aggregator.parse._jsonfeed",
-    "aggregator.extract",
-]
+    "aggregator.extract._main_text",
+    "aggregator.extract._metadata",
+)
+#: ...and all but the page extractor (trafilatura), for polls that read feeds only.
+PRELOAD_FEEDS_ONLY = PRELOAD[:3]
 _PR_SET_PDEATHSIG = 1
 
 
@@ -58,19 +61,21 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
+    """The fork server's context (its imports are those of the first pool to start it)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload(list(preload))
     return context
 
 
 class WorkerPool:
     """``workers`` processes (default: one per core)."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, preload: Sequence[str] = PRELOAD) -> None:
         self._workers = workers or os.cpu_count() or 1
+        self._preload = preload
         self._pool = self._start()
 
     @property
@@ -82,7 +87,7 @@ class WorkerPool:
             max_workers=self._workers,
             max_tasks=MAX_TASKS,
             initializer=_die_with_parent,
-            context=_context(),
+            context=_context(self._preload),
         )
 
     async def run(

@@ -1,6 +1,7 @@
 """Page HTML -> clean article text and metadata.
 
-The only package that uses trafilatura and lxml. One page goes through five steps:
+The only package that uses trafilatura (imported when a first page is extracted) and lxml.
+One page goes through five steps:
 
 1. decode the bytes (BOM, ``<meta charset>``, else UTF-8) and parse them once with lxml
    (``_document``);
@@ -28,21 +29,13 @@ Feed content (HTML from an RSS/Atom entry) goes through steps 1, 2 and 5 in
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from collections.abc import Collection
-
-import trafilatura
 
 from aggregator.errors import ExtractError
 from aggregator.extract._document import decode, parse
 from aggregator.extract._line_filter import is_boilerplate_line
-from aggregator.extract._main_text import article_text
-from aggregator.extract._metadata import (
-    canonical_url,
-    language_code,
-    page_lang,
-    page_metadata,
-)
 from aggregator.extract._pruning import prune_boilerplate
 from aggregator.extract._render import render
 from aggregator.models import Extracted
@@ -62,7 +55,7 @@ __all__ = [
 #: extracted by an older revision can be found (and re-extracted from their archived pages).
 REVISION = 2
 #: The extractor's name and version as recorded on every article.
-EXTRACTOR = f"aggregator-extract/{REVISION} trafilatura/{trafilatura.__version__}"
+EXTRACTOR = f"aggregator-extract/{REVISION} trafilatura/{importlib.metadata.version('trafilatura')}"
 
 #: Pages with more markup than this are not extracted (news pages have a few thousand tags).
 MAX_PAGE_TAGS = 100_000
@@ -87,6 +80,11 @@ def extract(
     feed): those are not looked for (and come back None), which saves most of the metadata's
     cost. Raises ``ExtractError`` when the input is not HTML or holds no article text.
     """
+    # trafilatura and htmldate are imported on first use: feed content (clean_feed_html) and
+    # a poll without pages never need them.
+    from aggregator.extract._main_text import article_text
+    from aggregator.extract._metadata import canonical_url, language_code, page_lang, page_metadata
+
     tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
     if tags > MAX_PAGE_TAGS:
         # Real articles have a few thousand; a million nested elements is an attack on memory.
