@@ -1,7 +1,9 @@
 """HTTP for aggregator: the only module that speaks to the network (and imports httpx).
 
-One ``Fetcher`` owns one ``httpx.AsyncClient`` shared by every feed and article fetch. Each
-``fetch`` is a conditional GET that follows redirects itself, so that every hop is checked, and
+One ``Fetcher`` owns one httpx transport (a pool of keep-alive connections) shared by every feed
+and article fetch, and hands it each request itself: an ``httpx.AsyncClient`` would add nothing
+we use (cookies, auth, proxies from the environment, redirects) but its cost. Each ``fetch`` is
+a conditional GET that follows redirects itself, so that every hop is checked, and
 is bounded three ways: a total deadline, a cap on the *decompressed* body, and a global plus a
 per-host limit on requests in flight. It is also polite: requests to one host (``host:port``;
 each redirect hop counts for its own host) start at least ``per_host_delay`` seconds apart,
@@ -10,26 +12,32 @@ whoever makes them, feed polls and article fetches alike.
 The address policy is enforced where connections are made: a network backend under httpcore
 resolves the host, refuses it when any of its addresses is loopback, private, link-local or
 otherwise non-public (unless allowed), and connects to the address it checked. A name that
-resolves differently later (DNS rebinding) is checked again on its next connection.
+resolves differently later (DNS rebinding) is checked again on its next connection. A pooled
+connection serves only its own ``scheme://host:port``, so every other spelling of a host, or
+another host on the same address, connects (and is checked) anew.
 
-Cookies are refused: the client is shared by every feed, and a jar would grow without bound.
+No cookie is kept or sent: there is no jar, which, shared by every feed, would grow without
+bound.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import http.cookiejar
 import ipaddress
 import logging
 import math
+import select
 import socket
 import ssl
+import time
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
 import httpcore
 import httpx
@@ -58,6 +66,9 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _PIECE = 64 * 1024
 """Most bytes one inflate step may produce: bounds memory whatever the compression ratio."""
+_DRAIN_BYTES = 64 * 1024
+_DRAIN_SECONDS = 0.25
+"""Most bytes, and seconds, spent reading to its end a body that is not kept."""
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
@@ -111,16 +122,14 @@ class Fetcher:
                 exceptions=frozenset(_parse_exception(host) for host in allowed_private_hosts),
             )
             transport = _PolicedTransport(policy, max_connections=concurrency)
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            headers={"user-agent": user_agent, "accept-encoding": ACCEPT_ENCODING},
-            cookies=http.cookiejar.CookieJar(
-                http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
-            ),
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._transport = transport
+        self._headers = {
+            "accept": "*/*",
+            "accept-encoding": ACCEPT_ENCODING,
+            "connection": "keep-alive",
+            "user-agent": user_agent,
+        }
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Fetcher:
@@ -148,7 +157,7 @@ class Fetcher:
         Returns the final answer when its status is below 400 (304 included, with an empty body).
         Raises ``HTTPStatusError`` for 4xx/5xx and another ``FetchError`` when the request fails.
         """
-        headers = {}
+        headers: dict[str, str] = {}
         if etag is not None:
             headers["if-none-match"] = etag
         if last_modified is not None:
@@ -176,7 +185,7 @@ class Fetcher:
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._client.aclose()
+        await self._transport.aclose()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -189,7 +198,7 @@ class Fetcher:
     ) -> None:
         await self.aclose()
 
-    async def _follow(self, url: str, headers: Mapping[str, str]) -> FetchResult:
+    async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
         """The redirect loop: each hop is a separate request, checked and limited on its own.
 
         The deadline counts time on the network only: waiting for a slot or for a host's turn,
@@ -203,8 +212,9 @@ class Fetcher:
         while True:
             async with self._hosts.admit(_host_of(target), self._in_flight):
                 began = loop.time()
-                async with asyncio.timeout(self._timeout - spent):
-                    answer = await self._exchange(target, headers)
+                deadline = began + self._timeout - spent
+                async with asyncio.timeout_at(deadline):
+                    answer = await self._exchange(target, headers, deadline)
                 spent += loop.time() - began
             location = answer.headers.get("location")
             if answer.status not in _REDIRECTS or location is None:
@@ -237,9 +247,14 @@ class Fetcher:
             elapsed=spent,
         )
 
-    async def _exchange(self, url: httpx.URL, headers: Mapping[str, str]) -> _Answer:
-        """One request and, when it will be kept, its body."""
-        async with self._client.stream("GET", url, headers=headers) as response:
+    async def _exchange(self, url: httpx.URL, headers: dict[str, str], deadline: float) -> _Answer:
+        """One request and, when it will be kept, its body (the hop ends by ``deadline``, in
+        loop time)."""
+        request = httpx.Request(
+            "GET", url, headers=self._headers | headers, extensions=self._extensions
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
             answer = _Answer(
                 status=response.status_code,
                 reason=response.reason_phrase,
@@ -247,6 +262,10 @@ class Fetcher:
             )
             if _has_body(answer):
                 answer.body = await self._read_body(response)
+            else:
+                await _drain(response, deadline)
+        finally:
+            await response.aclose()
         return answer
 
     async def _read_body(self, response: httpx.Response) -> bytes:
@@ -294,6 +313,25 @@ def _has_body(answer: _Answer) -> bool:
     return not (answer.status in _REDIRECTS and "location" in answer.headers)
 
 
+async def _drain(response: httpx.Response, deadline: float) -> None:
+    """Read the body of an answer we do not keep (a 304's, a redirect's, an error page's) to its
+    end when it is small and comes at once, so that its connection serves again: httpcore
+    closes a connection whose answer was not read to the end, and a warm poll, all 304s, would
+    open a connection (and make a TLS handshake) per feed.
+
+    The wait ends before ``deadline``, so that an answer is never lost to a slow body."""
+    loop = asyncio.get_running_loop()
+    if response.is_stream_consumed or deadline - loop.time() <= _DRAIN_SECONDS:
+        return
+    left = _DRAIN_BYTES
+    with contextlib.suppress(TimeoutError, *_NETWORK_ERRORS):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for chunk in response.aiter_raw():
+                left -= len(chunk)
+                if left < 0:
+                    return  # too long to wait for: the connection is closed instead
+
+
 def _replace_validators(
     result: FetchResult, *, etag: str | None, last_modified: str | None
 ) -> FetchResult:
@@ -314,11 +352,16 @@ def _replace_validators(
 
 
 def _parse_url(url: str, base: httpx.URL | None = None) -> httpx.URL:
-    """``url`` (relative to ``base``, if given) when it is an http(s) URL with a host."""
+    """``url`` (a redirect's location relative to ``base``, if given) when it is an http(s) URL
+    with a host."""
     try:
         parsed = base.join(url) if base else httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise FetchError(f"invalid URL: {exc}") from exc
+        if base is None:
+            raise FetchError(f"invalid URL: {exc}") from exc
+        raise FetchError(
+            f"the server broke the HTTP protocol: Invalid URL in its Location header: {exc}"
+        ) from exc
     if not parsed.scheme:
         raise AddressNotAllowed("only http and https URLs are fetched; this one has no scheme")
     if parsed.scheme not in ("http", "https"):
@@ -435,7 +478,8 @@ class _Hosts:
                 # The start is recorded under the turn, once the global slot is held, so that
                 # no other request to this host can start in between.
                 async with host.turn:
-                    await asyncio.sleep(host.next_start - loop.time())
+                    if host.next_start > loop.time():
+                        await asyncio.sleep(host.next_start - loop.time())
                     await in_flight.acquire()
                     host.next_start = loop.time() + self._delay
                 try:
@@ -524,7 +568,7 @@ class _PolicedBackend(httpcore.AsyncNetworkBackend):
 
     def __init__(self, policy: _AddressPolicy) -> None:
         self._policy = policy
-        self._network = httpcore.AnyIOBackend()
+        self._readable = _Readable()
 
     async def connect_tcp(
         self,
@@ -539,21 +583,270 @@ class _PolicedBackend(httpcore.AsyncNetworkBackend):
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise FetchError(f"name not resolved: {host}") from exc
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        for address in addresses:
-            self._policy.check(host, port, address)
+        for *_, address in infos:
+            self._policy.check(host, port, str(address[0]))
         failure: Exception = FetchError(f"name not resolved: {host}")
-        for address in addresses:
+        for info in dict.fromkeys(infos):
             try:
-                return await self._network.connect_tcp(
-                    address, port, timeout, local_address, socket_options
+                return await _connect(
+                    loop, self._readable, info, timeout, local_address, socket_options or ()
                 )
             except httpcore.ConnectError as exc:
                 failure = exc
         raise failure
 
     async def sleep(self, seconds: float) -> None:
-        await self._network.sleep(seconds)
+        await asyncio.sleep(seconds)
+
+
+_AddressInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
+
+
+async def _connect(
+    loop: asyncio.AbstractEventLoop,
+    readable: _Readable,
+    info: _AddressInfo,
+    timeout: float | None,
+    local_address: str | None,
+    socket_options: Iterable[httpcore.SOCKET_OPTION],
+) -> _Stream:
+    """A TCP connection to the very address ``info`` names (as ``getaddrinfo`` gave it)."""
+    family, kind, proto, _, address = info
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setblocking(False)
+        for option in socket_options:
+            sock.setsockopt(*option)
+        if local_address is not None:
+            sock.bind((local_address, 0))
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, address)
+        _, stream = await loop.create_connection(lambda: _Stream(loop, readable), sock=sock)
+    except TimeoutError as exc:
+        sock.close()
+        raise httpcore.ConnectTimeout(f"connecting to {address[0]} timed out") from exc
+    except OSError as exc:
+        sock.close()
+        raise httpcore.ConnectError(str(exc)) from exc
+    except BaseException:
+        sock.close()
+        raise
+    return stream
+
+
+_FRESH = 0.001
+"""Seconds for which one poll of every pooled connection's socket may answer for them."""
+_READ_AHEAD = 256 * 1024
+"""Received bytes a connection keeps unread before it stops reading the socket."""
+
+_EXTRA_INFO = {
+    "ssl_object": "ssl_object",
+    "client_addr": "sockname",
+    "server_addr": "peername",
+    "socket": "socket",
+}
+"""httpcore's names for a stream's details -> asyncio's names for the transport's."""
+
+
+class _Stream(asyncio.Protocol, httpcore.AsyncNetworkStream):
+    """One connection, as httpcore's network stream over asyncio's transport and callbacks.
+
+    It does what httpcore's anyio streams do for a fraction of their CPU: a read or write that
+    need not wait costs no cancel scope, and telling whether an idle connection was closed by
+    the server (which the pool asks of every idle connection on every request) costs no system
+    call of its own (see ``_Readable``), where anyio builds a table of the socket's details,
+    addresses included, and polls the socket, each time. httpcore reads and writes one at a
+    time on an HTTP/1.1 connection, so one waiter serves both.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, readable: _Readable) -> None:
+        self._loop = loop
+        self._readable = readable
+        self._socket = -1
+        self._transport: asyncio.Transport | None = None
+        self._received: collections.deque[bytes] = collections.deque()
+        self._unread = 0
+        self._ended = False
+        """The server sent its last byte (those in ``_received`` are still to be read)."""
+        self._lost: Exception | None = None
+        self._writable = True
+        self._waiter: asyncio.Future[None] | None = None
+
+    # asyncio's callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._socket = transport.get_extra_info("socket").fileno()
+        self._readable.watch(self._socket, self)
+
+    def data_received(self, data: bytes) -> None:
+        self._readable.drained(self._socket)
+        self._received.append(data)
+        self._unread += len(data)
+        if self._unread > _READ_AHEAD and self._transport is not None:
+            self._transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> None:
+        self._readable.drained(self._socket)
+        self._ended = True
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._readable.forget(self._socket, self)
+        self._ended = True
+        self._lost = exc
+        self._writable = True
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self._writable = False
+
+    def resume_writing(self) -> None:
+        self._writable = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _wait(self, timeout: float | None, timed_out: type[Exception]) -> None:
+        waiter = self._waiter = self._loop.create_future()
+        timer = (
+            None if timeout is None else self._loop.call_later(timeout, _expire, waiter, timed_out)
+        )
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    # httpcore's stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if not self._received and not self._ended:
+            await self._wait(timeout, httpcore.ReadTimeout)
+        if self._received:
+            data = self._received.popleft()
+            if len(data) > max_bytes:
+                self._received.appendleft(data[max_bytes:])
+                data = data[:max_bytes]
+            self._unread -= len(data)
+            if self._unread <= _READ_AHEAD and self._transport is not None:
+                self._transport.resume_reading()
+            return data
+        if self._lost is not None:
+            raise _failure(httpcore.ReadError, self._lost)
+        return b""
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            raise _failure(httpcore.WriteError, self._lost)
+        transport.write(buffer)
+        while not self._writable:
+            await self._wait(timeout, httpcore.WriteTimeout)
+        if self._lost is not None:
+            raise _failure(httpcore.WriteError, self._lost)
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        assert self._transport is not None
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await self._loop.start_tls(
+                    self._transport, self, ssl_context, server_hostname=server_hostname
+                )
+        except TimeoutError as exc:
+            self._transport.abort()
+            raise httpcore.ConnectTimeout("the TLS handshake timed out") from exc
+        except OSError as exc:
+            self._transport.abort()
+            raise httpcore.ConnectError(str(exc)) from exc
+        assert transport is not None
+        self._transport = transport
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # The pool asks this of every idle connection on every request: has the server
+            # closed it (or sent what it should not)? What arrived may not have been read yet.
+            return self._ended or bool(self._received) or self._readable(self._socket)
+        name = _EXTRA_INFO.get(info)
+        if name is None or self._transport is None:
+            return None
+        return self._transport.get_extra_info(name)
+
+
+class _Readable:
+    """Which connections have bytes, or their end, waiting in their socket, unread by the event
+    loop so far.
+
+    The pool asks each idle connection, on every request, whether the server closed it, in one
+    quick pass: asked connection by connection, that took a system call each. Here one
+    ``poll`` of every socket answers for each of them once, within ``_FRESH`` seconds: a
+    connection asked again means a new pass, and a new poll. A socket the loop has read from
+    since (a connection busy with an answer at the time) is no longer taken as readable.
+    """
+
+    def __init__(self) -> None:
+        self._sockets = select.poll()
+        self._owners: dict[int, _Stream] = {}
+        self._ready: set[int] = set()
+        self._answered: set[int] = set()
+        self._polled = -math.inf
+
+    def watch(self, fd: int, stream: _Stream) -> None:
+        self._owners[fd] = stream
+        self._sockets.register(fd, select.POLLIN)
+
+    def forget(self, fd: int, stream: _Stream) -> None:
+        """Stop watching ``stream``'s socket (unless a newer connection has its number now)."""
+        if self._owners.get(fd) is stream:
+            del self._owners[fd]
+            self._sockets.unregister(fd)
+            self._ready.discard(fd)
+
+    def drained(self, fd: int) -> None:
+        """The loop has just read from ``fd``'s socket."""
+        self._ready.discard(fd)
+
+    def __call__(self, fd: int) -> bool:
+        now = time.monotonic()
+        if fd in self._answered or now - self._polled > _FRESH:
+            self._ready = {ready for ready, _ in self._sockets.poll(0)}
+            self._answered.clear()
+            self._polled = now
+        self._answered.add(fd)
+        return fd in self._ready
+
+
+def _failure(kind: type[Exception], lost: Exception | None) -> Exception:
+    """``kind`` of error for a connection ``lost`` (to ``None``: closed in order).
+
+    The cause is also set as the context, which survives where httpcore's pool re-raises the
+    error ``from None``: ``_describe`` looks there for what went wrong.
+    """
+    error = kind(str(lost) if lost else "the connection is closed")
+    error.__cause__ = error.__context__ = lost
+    return error
+
+
+def _expire(waiter: asyncio.Future[None], timed_out: type[Exception]) -> None:
+    if not waiter.done():
+        waiter.set_exception(timed_out())
 
 
 class _PolicedTransport(httpx.AsyncBaseTransport):
