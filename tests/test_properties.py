@@ -25,6 +25,9 @@ from hypothesis import strategies as st
 from aggregator.dedup import canonical_url
 from aggregator.errors import ExtractError, ParseError
 from aggregator.extract import clean_feed_html, extract
+from aggregator.extract._document import parse as parse_html
+from aggregator.extract._pruning import prune_boilerplate
+from aggregator.extract._render import render
 from aggregator.models import Entry, Extracted, Feed
 from aggregator.parse import (
     MAX_AUTHOR,
@@ -487,6 +490,30 @@ def test_extract_any_meta_charset(charset: str) -> None:
 def test_extract_mutated_golden_pages_with_any_charset(page: bytes, encoding: str) -> None:
     """The page is made invalid UTF-8, so that the declared charset is used."""
     extracted(page + b"<p>caf\xe9</p>", encoding)
+
+
+plain_lines = st.lists(
+    st.sampled_from(
+        ["Le café ouvre à neuf heures.", "© Copyright 2018. All rights reserved.", "Share this:",
+         "Advertisement", "  ", "\t", "Read more: the rest", "Straße 5 — ja", "x"]
+    )
+    | st.text(max_size=30),
+    max_size=6,
+)  # fmt: skip
+
+
+@runs(300)
+@given(lines=plain_lines, separator=st.sampled_from(["\n", " ", "\n\n", "\t\n "]))
+def test_plain_feed_text_is_cleaned_as_if_parsed(lines: list[str], separator: str) -> None:
+    """Feed text with no markup skips the parser: the result is the parser's, to the byte."""
+    text = separator.join(lines)
+    try:
+        tree = parse_html(f"<html><body>{text}</body></html>")
+        prune_boilerplate(tree)
+        parsed = render(tree.find("body"))
+    except ExtractError:
+        parsed = ""
+    assert clean_feed_html(text) == parsed
 
 
 @runs(60)

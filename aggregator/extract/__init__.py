@@ -37,7 +37,7 @@ from aggregator.errors import ExtractError
 from aggregator.extract._document import decode, parse
 from aggregator.extract._line_filter import is_boilerplate_line
 from aggregator.extract._pruning import prune_boilerplate
-from aggregator.extract._render import render
+from aggregator.extract._render import render, render_plain
 from aggregator.models import Extracted
 
 __all__ = [
@@ -121,6 +121,11 @@ def extract(
     )
 
 
+#: What a feed text must not hold to be read as plain text without parsing it: markup,
+#: entities, carriage returns, control characters and noncharacters (what the parser rewrites).
+_NOT_PLAIN = re.compile("[<&\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def clean_feed_html(html: str, url: str | None = None) -> str:
     """Turn the HTML content of a feed entry into clean text, filtered like ``extract``'s.
 
@@ -129,6 +134,8 @@ def clean_feed_html(html: str, url: str | None = None) -> str:
     """
     if not html.strip():
         return ""
+    if not _NOT_PLAIN.search(html):  # plain text (many feeds' summaries): the same, unparsed
+        return render_plain(html)
     try:
         tree = parse(f"<html><body>{html}</body></html>")
         prune_boilerplate(tree)

@@ -78,6 +78,11 @@ def render(root: etree._Element | None) -> str:
     return "" if root is None else join(blocks(root))
 
 
+def render_plain(text: str) -> str:
+    """What ``render`` gives for a body that holds only ``text`` (no markup, no entities)."""
+    return "\n".join(line for line in _clean_lines(text) if not is_boilerplate_line(line))
+
+
 def blocks(root: etree._Element) -> list[Block]:
     """The blocks of a tree in document order, with their lines as they will be written."""
     found: list[Block] = []
