@@ -9,7 +9,8 @@ per-host limit on requests in flight. It is also polite: requests to one host (`
 each redirect hop counts for its own host) start at least ``per_host_delay`` seconds apart,
 whoever makes them, feed polls and article fetches alike.
 
-The address policy is enforced where connections are made: a network backend under httpcore
+Connections are kept by a pool of our own, which hands each one to httpcore's HTTP/1.1
+connection class. The address policy is enforced where connections are made: the pool
 resolves the host, refuses it when any of its addresses is loopback, private, link-local or
 otherwise non-public (unless allowed), and connects to the address it checked. A name that
 resolves differently later (DNS rebinding) is checked again on its next connection. A pooled
@@ -31,7 +32,6 @@ import math
 import select
 import socket
 import ssl
-import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -121,7 +121,7 @@ class Fetcher:
                 allow_private=allow_private_networks,
                 exceptions=frozenset(_parse_exception(host) for host in allowed_private_hosts),
             )
-            transport = _PolicedTransport(policy, max_connections=concurrency)
+            transport = _Pool(policy, max_idle=concurrency)
         self._transport = transport
         self._headers = {
             "accept": "*/*",
@@ -563,21 +563,131 @@ class _AddressPolicy:
             )
 
 
-class _PolicedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves each new connection's host, checks every address, connects to a checked one."""
+# --- Connections -------------------------------------------------------------------------------
 
-    def __init__(self, policy: _AddressPolicy) -> None:
+_KEEP_ALIVE = 5.0
+"""Seconds an idle connection is kept for."""
+
+_Origin = tuple[bytes, bytes, int]
+"""What a connection serves: (scheme, host, port), as the URL spells them."""
+
+
+class _Pool(httpx.AsyncBaseTransport):
+    """httpx's transport interface over HTTP/1.1 connections of our own, kept by origin.
+
+    A request takes the connection its origin used last, unless the server has closed it or it
+    has been idle for ``_KEEP_ALIVE`` seconds, else opens one: it resolves the host, checks
+    every address it resolves to against the policy, connects to a checked one and, for https,
+    makes the TLS handshake. A connection goes back to its origin's idle list once its answer
+    has been read to the end, if the server keeps it open. At most ``max_idle`` connections wait
+    there, the longest idle making way for the others.
+
+    Connections in use are not limited here: the fetcher limits requests in flight, in all and
+    per host. As a connection is opened only when none of its origin is idle, an origin never
+    has more connections, idle or not, than requests in flight to its host at one time.
+
+    Every step costs the same whatever the number of connections, where httpcore's pool looks
+    at each connection for each request waiting whenever a request starts or ends
+    (encode/httpcore#1035).
+    """
+
+    def __init__(self, policy: _AddressPolicy, *, max_idle: int) -> None:
         self._policy = policy
-        self._readable = _Readable()
+        self._tls = httpx.create_ssl_context()
+        self._tls.set_alpn_protocols(["http/1.1"])
+        self._max_idle = max_idle
+        self._idle: dict[_Origin, collections.deque[httpcore.AsyncHTTP11Connection]] = {}
+        """Each origin's idle connections, the longest idle first."""
+        self._by_age: collections.OrderedDict[httpcore.AsyncHTTP11Connection, _Origin] = (
+            collections.OrderedDict()
+        )
+        """Every idle connection, the longest idle first, and its origin."""
+        self._busy: set[httpcore.AsyncHTTP11Connection] = set()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        port = url.port or (443 if url.raw_scheme == b"https" else 80)
+        origin = (url.raw_scheme, url.raw_host, port)
+        connection = await self._take(origin) or await self._open(
+            origin, request.extensions["timeout"]["connect"]
+        )
+        self._busy.add(connection)
+        try:
+            response = await connection.handle_async_request(
+                httpcore.Request(
+                    method=request.method,
+                    url=httpcore.URL(
+                        scheme=url.raw_scheme, host=url.raw_host, port=port, target=url.raw_path
+                    ),
+                    headers=request.headers.raw,
+                    content=request.stream,
+                    extensions=request.extensions,
+                )
+            )
+        except BaseException:
+            self._busy.discard(connection)  # which has closed itself
+            raise
+        return httpx.Response(
+            response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response, self, connection, origin),
+            extensions=response.extensions,
+        )
+
+    async def give_back(self, connection: httpcore.AsyncHTTP11Connection, origin: _Origin) -> None:
+        """Keep ``connection``, whose answer is closed, for its origin's next request, if it can
+        serve one."""
+        if connection not in self._busy:
+            return  # given back already, or closed with the pool
+        self._busy.remove(connection)
+        if not connection.is_idle():  # its answer was not read to the end, or the server ends it
+            await connection.aclose()  # closed already, unless closing its answer failed
+            return
+        idle = self._idle.setdefault(origin, collections.deque())
+        idle.append(connection)
+        self._by_age[connection] = origin
+        if len(self._by_age) > self._max_idle:
+            oldest, its_origin = self._by_age.popitem(last=False)
+            idle = self._idle[its_origin]
+            idle.popleft()  # the longest idle of all is the longest idle of its origin
+            if not idle:
+                del self._idle[its_origin]
+            await oldest.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection, idle or in use."""
+        connections = [*self._by_age, *self._busy]
+        self._idle.clear()
+        self._by_age.clear()
+        self._busy.clear()
+        for connection in connections:
+            await connection.aclose()
+
+    async def _take(self, origin: _Origin) -> httpcore.AsyncHTTP11Connection | None:
+        """The origin's most recently used idle connection that can still serve, if any."""
+        idle = self._idle.get(origin)
+        while idle:
+            connection = idle.pop()
+            del self._by_age[connection]
+            if not idle:
+                del self._idle[origin]
+            if not connection.has_expired():  # idle too long, or closed by the server
+                return connection
+            await connection.aclose()
+        return None
+
+    async def _open(self, origin: _Origin, timeout: float | None) -> httpcore.AsyncHTTP11Connection:
+        """A new connection to ``origin``, through the address policy."""
+        scheme, host, port = origin
+        stream = await self._dial(host.decode("ascii"), port, timeout)
+        if scheme == b"https":
+            await stream.start_tls(self._tls, host.decode("ascii"), timeout)
+        return httpcore.AsyncHTTP11Connection(
+            httpcore.Origin(scheme, host, port), stream, keepalive_expiry=_KEEP_ALIVE
+        )
+
+    async def _dial(self, host: str, port: int, timeout: float | None) -> _Stream:
+        """A TCP connection to an address of ``host``, once every one of them has passed."""
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -588,40 +698,52 @@ class _PolicedBackend(httpcore.AsyncNetworkBackend):
         failure: Exception = FetchError(f"name not resolved: {host}")
         for info in dict.fromkeys(infos):
             try:
-                return await _connect(
-                    loop, self._readable, info, timeout, local_address, socket_options or ()
-                )
+                return await _connect(loop, info, timeout)
             except httpcore.ConnectError as exc:
                 failure = exc
         raise failure
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """An answer's body, whose end gives its connection back to the pool."""
+
+    def __init__(
+        self,
+        response: httpcore.Response,
+        pool: _Pool,
+        connection: httpcore.AsyncHTTP11Connection,
+        origin: _Origin,
+    ) -> None:
+        self._response = response
+        self._pool = pool
+        self._connection = connection
+        self._origin = origin
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._response.aiter_stream():
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._response.aclose()
+        finally:
+            await self._pool.give_back(self._connection, self._origin)
 
 
 _AddressInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
 
 
 async def _connect(
-    loop: asyncio.AbstractEventLoop,
-    readable: _Readable,
-    info: _AddressInfo,
-    timeout: float | None,
-    local_address: str | None,
-    socket_options: Iterable[httpcore.SOCKET_OPTION],
+    loop: asyncio.AbstractEventLoop, info: _AddressInfo, timeout: float | None
 ) -> _Stream:
     """A TCP connection to the very address ``info`` names (as ``getaddrinfo`` gave it)."""
     family, kind, proto, _, address = info
     sock = socket.socket(family, kind, proto)
     try:
         sock.setblocking(False)
-        for option in socket_options:
-            sock.setsockopt(*option)
-        if local_address is not None:
-            sock.bind((local_address, 0))
         async with asyncio.timeout(timeout):
             await loop.sock_connect(sock, address)
-        _, stream = await loop.create_connection(lambda: _Stream(loop, readable), sock=sock)
+        _, stream = await loop.create_connection(lambda: _Stream(loop), sock=sock)
     except TimeoutError as exc:
         sock.close()
         raise httpcore.ConnectTimeout(f"connecting to {address[0]} timed out") from exc
@@ -634,8 +756,6 @@ async def _connect(
     return stream
 
 
-_FRESH = 0.001
-"""Seconds for which one poll of every pooled connection's socket may answer for them."""
 _READ_AHEAD = 256 * 1024
 """Received bytes a connection keeps unread before it stops reading the socket."""
 
@@ -653,16 +773,15 @@ class _Stream(asyncio.Protocol, httpcore.AsyncNetworkStream):
 
     It does what httpcore's anyio streams do for a fraction of their CPU: a read or write that
     need not wait costs no cancel scope, and telling whether an idle connection was closed by
-    the server (which the pool asks of every idle connection on every request) costs no system
-    call of its own (see ``_Readable``), where anyio builds a table of the socket's details,
-    addresses included, and polls the socket, each time. httpcore reads and writes one at a
-    time on an HTTP/1.1 connection, so one waiter serves both.
+    the server costs one ``poll`` of its socket, where anyio builds a table of the socket's
+    details, addresses included, and then polls it. httpcore reads and writes one at a time on
+    an HTTP/1.1 connection, so one waiter serves both.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, readable: _Readable) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._readable = readable
-        self._socket = -1
+        self._socket = select.poll()
+        """Polls the connection's socket alone."""
         self._transport: asyncio.Transport | None = None
         self._received: collections.deque[bytes] = collections.deque()
         self._unread = 0
@@ -677,11 +796,9 @@ class _Stream(asyncio.Protocol, httpcore.AsyncNetworkStream):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        self._socket = transport.get_extra_info("socket").fileno()
-        self._readable.watch(self._socket, self)
+        self._socket.register(transport.get_extra_info("socket").fileno(), select.POLLIN)
 
     def data_received(self, data: bytes) -> None:
-        self._readable.drained(self._socket)
         self._received.append(data)
         self._unread += len(data)
         if self._unread > _READ_AHEAD and self._transport is not None:
@@ -689,12 +806,10 @@ class _Stream(asyncio.Protocol, httpcore.AsyncNetworkStream):
         self._wake()
 
     def eof_received(self) -> None:
-        self._readable.drained(self._socket)
         self._ended = True
         self._wake()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._readable.forget(self._socket, self)
         self._ended = True
         self._lost = exc
         self._writable = True
@@ -764,16 +879,14 @@ class _Stream(asyncio.Protocol, httpcore.AsyncNetworkStream):
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
         assert self._transport is not None
-        try:
+        try:  # when the handshake fails, asyncio closes the connection
             async with asyncio.timeout(timeout):
                 transport = await self._loop.start_tls(
                     self._transport, self, ssl_context, server_hostname=server_hostname
                 )
         except TimeoutError as exc:
-            self._transport.abort()
             raise httpcore.ConnectTimeout("the TLS handshake timed out") from exc
         except OSError as exc:
-            self._transport.abort()
             raise httpcore.ConnectError(str(exc)) from exc
         assert transport is not None
         self._transport = transport
@@ -781,124 +894,26 @@ class _Stream(asyncio.Protocol, httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            # The pool asks this of every idle connection on every request: has the server
-            # closed it (or sent what it should not)? What arrived may not have been read yet.
-            return self._ended or bool(self._received) or self._readable(self._socket)
+            # Asked of an idle connection before it is reused: has the server closed it (or
+            # sent what it should not)? What arrived may not have been read by the loop yet.
+            return self._ended or bool(self._received) or bool(self._socket.poll(0))
         name = _EXTRA_INFO.get(info)
         if name is None or self._transport is None:
             return None
         return self._transport.get_extra_info(name)
 
 
-class _Readable:
-    """Which connections have bytes, or their end, waiting in their socket, unread by the event
-    loop so far.
-
-    The pool asks each idle connection, on every request, whether the server closed it, in one
-    quick pass: asked connection by connection, that took a system call each. Here one
-    ``poll`` of every socket answers for each of them once, within ``_FRESH`` seconds: a
-    connection asked again means a new pass, and a new poll. A socket the loop has read from
-    since (a connection busy with an answer at the time) is no longer taken as readable.
-    """
-
-    def __init__(self) -> None:
-        self._sockets = select.poll()
-        self._owners: dict[int, _Stream] = {}
-        self._ready: set[int] = set()
-        self._answered: set[int] = set()
-        self._polled = -math.inf
-
-    def watch(self, fd: int, stream: _Stream) -> None:
-        self._owners[fd] = stream
-        self._sockets.register(fd, select.POLLIN)
-
-    def forget(self, fd: int, stream: _Stream) -> None:
-        """Stop watching ``stream``'s socket (unless a newer connection has its number now)."""
-        if self._owners.get(fd) is stream:
-            del self._owners[fd]
-            self._sockets.unregister(fd)
-            self._ready.discard(fd)
-
-    def drained(self, fd: int) -> None:
-        """The loop has just read from ``fd``'s socket."""
-        self._ready.discard(fd)
-
-    def __call__(self, fd: int) -> bool:
-        now = time.monotonic()
-        if fd in self._answered or now - self._polled > _FRESH:
-            self._ready = {ready for ready, _ in self._sockets.poll(0)}
-            self._answered.clear()
-            self._polled = now
-        self._answered.add(fd)
-        return fd in self._ready
-
-
 def _failure(kind: type[Exception], lost: Exception | None) -> Exception:
-    """``kind`` of error for a connection ``lost`` (to ``None``: closed in order).
-
-    The cause is also set as the context, which survives where httpcore's pool re-raises the
-    error ``from None``: ``_describe`` looks there for what went wrong.
-    """
+    """``kind`` of error for a connection ``lost`` (to ``None``: closed in order), caused by
+    what went wrong, where ``_describe`` looks."""
     error = kind(str(lost) if lost else "the connection is closed")
-    error.__cause__ = error.__context__ = lost
+    error.__cause__ = lost
     return error
 
 
 def _expire(waiter: asyncio.Future[None], timed_out: type[Exception]) -> None:
     if not waiter.done():
         waiter.set_exception(timed_out())
-
-
-class _PolicedTransport(httpx.AsyncBaseTransport):
-    """httpx's transport interface over an httpcore pool that connects through the policy.
-
-    httpx 0.28's ``AsyncHTTPTransport`` takes no network backend, so this builds the pool from
-    httpcore's public API instead of reaching into httpx's private attributes.
-    """
-
-    def __init__(self, policy: _AddressPolicy, *, max_connections: int) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=5.0,
-            network_backend=_PolicedBackend(policy),
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        response = await self._pool.handle_async_request(
-            httpcore.Request(
-                method=request.method,
-                url=httpcore.URL(
-                    scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-                ),
-                headers=request.headers.raw,
-                content=request.stream,
-                extensions=request.extensions,
-            )
-        )
-        return httpx.Response(
-            response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response),
-            extensions=response.extensions,
-        )
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
-
-
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, response: httpcore.Response) -> None:
-        self._response = response
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.aiter_stream():
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._response.aclose()
 
 
 # --- Errors ------------------------------------------------------------------------------------

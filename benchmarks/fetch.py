@@ -14,8 +14,9 @@ and client:
 - ``httpcore``: a bare ``httpcore.AsyncConnectionPool`` (gzip undone with ``zlib``): the floor
   under httpx.
 
-Both bare clients run on httpcore's default network backend (anyio); ``Fetcher`` brings its own
-(asyncio's transports), which is why it can cost less than they do.
+Both bare clients run on httpcore's connection pool and default network backend (anyio);
+``Fetcher`` brings its own of both (a pool whose cost does not grow with its connections, and
+asyncio's transports), which is why it can cost less than they do.
 
     python benchmarks/fetch.py [--requests 2000] [--repeat 5] [--only Fetcher] [--case page]
 

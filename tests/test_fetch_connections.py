@@ -20,6 +20,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 
+from aggregator import fetch
 from aggregator.errors import AddressNotAllowed, FetchError, FetchTimeout
 from aggregator.fetch import Fetcher
 from aggregator.models import FetchResult
@@ -223,6 +224,58 @@ def test_an_error_whose_body_never_comes_is_still_reported() -> None:
             "HTTPStatusError: HTTP 404 Not Found"
         ]
         assert time.monotonic() - started < 2
+
+
+def test_a_connection_the_server_means_to_close_is_not_reused() -> None:
+    answer = http("200 OK", b"bye", connection="close")
+    with RawServer(lambda path: (answer, "keep")) as server:
+        assert bodies(fetch_all(server, ["/", "/"])) == [b"bye", b"bye"]
+        assert server.accepted == 2
+        assert server.closed_by_client.wait(timeout=2)
+
+
+def test_a_connection_given_up_in_the_middle_of_an_answer_is_not_reused() -> None:
+    def answer(path: str) -> tuple[bytes, Then]:
+        if path == "/slow":
+            return http("200 OK", b"half", content_length="8"), "stall"
+        return http("200 OK", b"ok"), "keep"
+
+    with RawServer(answer) as server:
+        results = fetch_all(server, ["/slow", "/ok", "/ok"], timeout=0.3)
+        assert bodies(results) == ["FetchTimeout: timed out after 0.3 s", b"ok", b"ok"]
+        assert server.accepted == 2
+
+
+def test_a_connection_idle_too_long_is_closed_instead_of_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unit edge case: connections are kept idle for 0.3 s instead of 5 s."""
+    monkeypatch.setattr(fetch, "_KEEP_ALIVE", 0.3)
+    with RawServer(lambda path: (http("200 OK", b"ok"), "keep")) as server:
+
+        async def go() -> list[int]:
+            accepted = []
+            async with Fetcher(per_host_delay=0, allowed_private_hosts=[server.host]) as fetcher:
+                for pause in (0, 0, 0.5):
+                    await asyncio.sleep(pause)
+                    assert (await fetcher.fetch(server.url("/"))).body == b"ok"
+                    accepted.append(server.accepted)
+            return accepted
+
+        assert asyncio.run(go()) == [1, 1, 2]
+
+
+def test_idle_connections_past_the_cap_close_the_longest_idle_first() -> None:
+    """At most ``concurrency`` connections wait idle, whatever their hosts."""
+    answer: Answer = lambda path: (http("200 OK", path.encode()), "keep")  # noqa: E731
+    with RawServer(answer) as a, RawServer(answer) as b, RawServer(answer) as c:
+        hosts = [a.host, b.host, c.host]
+        urls = [a.url("/1"), b.url("/1"), c.url("/1"), c.url("/2"), a.url("/2"), b.url("/2")]
+        results = fetch_all(a, urls, concurrency=2, allowed_private_hosts=hosts)
+        assert bodies(results) == [b"/1", b"/1", b"/1", b"/2", b"/2", b"/2"]
+        assert (a.accepted, b.accepted, c.accepted) == (2, 2, 1)
+        assert a.closed_by_client.wait(timeout=2)
+        assert b.closed_by_client.wait(timeout=2)
 
 
 # --- Failures on an open connection -------------------------------------------------------------
