@@ -24,7 +24,7 @@ OWNERS = {
     "yaml": {"config"},
     "nh3": {"digest"},
     "warcio": {"export"},
-    "zstandard": {"store"},
+    "zstandard": {"pages"},
     "smtplib": {"digest"},
 }
 STAGES = {"fetch", "parse", "extract", "dedup", "boilerplate"}
