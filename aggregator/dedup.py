@@ -10,6 +10,7 @@ import hashlib
 import re
 import unicodedata
 import zlib
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from aggregator.models import Entry
@@ -187,7 +188,10 @@ def entry_fingerprint(entry: Entry) -> str:
 # its smallest hash; empty bins borrow from the next full one), cut into NEAR_BANDS bands of
 # NEAR_ROWS bins. Each band is one integer key in the store's index: two texts of Jaccard
 # resemblance s share a given band with probability about s**NEAR_ROWS. The stored texts
-# sharing the most bands are then compared exactly.
+# sharing the most bands are then compared exactly. Keys are filed by the week their text came
+# out (``near_week``), and a text's candidates are looked for in its own week and the
+# NEAR_WINDOW_WEEKS on either side: copies of a story come out within days of each other, and
+# new keys then land in a small, recent part of the index however large the archive grows.
 
 SHINGLE_WORDS = 3
 NEAR_ROWS = 3
@@ -199,6 +203,9 @@ NEAR_MIN_BANDS = 1
 NEAR_MIN_WORDS = 50
 #: Overlap from which a text is a near-copy of another.
 NEAR_THRESHOLD = 0.6
+#: Weeks on either side of a text's own in which its near-copies are looked for.
+NEAR_WINDOW_WEEKS = 1
+_EPOCH_DAY = datetime(1970, 1, 1).toordinal()
 
 _MASK32 = 0xFFFFFFFF
 _GOLDEN = 0x9E3779B1  # odd: multiplying by it permutes 32-bit values and mixes their bits
@@ -233,6 +240,16 @@ def near_keys(shingle_set: frozenset[int]) -> tuple[int, ...]:
         digest = hashlib.blake2b(repr((band, rows)).encode(), digest_size=8).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return tuple(keys)
+
+
+def near_week(when: datetime) -> int:
+    """The week (counted in UTC days from 1970-01-01) under which a text's keys are filed."""
+    return (when.astimezone(UTC).toordinal() - _EPOCH_DAY) // 7
+
+
+def near_weeks(week: int) -> range:
+    """The weeks whose texts a text of ``week`` is compared with."""
+    return range(week - NEAR_WINDOW_WEEKS, week + NEAR_WINDOW_WEEKS + 1)
 
 
 def _densified(bins: list[int | None]) -> list[int]:

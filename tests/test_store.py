@@ -379,3 +379,112 @@ def test_pages_are_stored_with_zstandard_and_older_zlib_pages_still_read() -> No
     assert decompress_page(zlib.compress(body, 6)) == body  # archives from before
     with pytest.raises(StoreError, match="cannot be decompressed"):
         decompress_page(b"\x00\xffnot a page")
+
+
+# --- issue 8: the writer at scale -------------------------------------------------------------
+
+
+def test_migration_7_files_near_keys_by_week_and_leaves_indexing_to_the_writer(
+    tmp_path: Path,
+) -> None:
+    from aggregator import dedup
+    from aggregator.store._articles import pack_keys
+    from aggregator.store._schema import MIGRATIONS
+
+    path = tmp_path / "v6.db"
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:6]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 6")
+    conn.execute(
+        "INSERT INTO feeds (url, added_at) VALUES ('https://a.example/feed', '2026-01-01')"
+    )
+    text = _prose(7)
+    keys = dedup.near_keys(dedup.shingles(text))
+    conn.execute(
+        "INSERT INTO articles (feed_id, title, content, published, first_seen, last_seen,"
+        " near_sketch) VALUES (1, 'Kept', ?, '2026-11-20T08:00:00Z', '2026-11-28T00:00:00Z',"
+        " '2026-11-28T00:00:00Z', ?)",
+        (text, pack_keys(keys)),
+    )
+    conn.executemany("INSERT INTO near_keys (key, article_id) VALUES (?, 1)", [(k,) for k in keys])
+    conn.commit()
+    conn.close()
+
+    week = dedup.near_week(datetime(2026, 11, 20, 8, tzinfo=UTC))
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        rows = s.query("SELECT week, key, article_id FROM near_keys ORDER BY key")
+        assert rows == [{"week": week, "key": k, "article_id": 1} for k in sorted(keys)]
+        assert s.query("SELECT near_week FROM articles") == [{"near_week": week}]
+        triggers = {
+            r["name"] for r in s.query("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
+        assert triggers == {"articles_ad", "articles_au"}
+        assert [h.title for h in s.search(text.split()[3])] == ["Kept"]
+        # The old article's near-copy, a few days later, is still found; new articles are
+        # indexed for search by the writer.
+        (feed,) = s.feeds()
+        copy = near_record("copy", text + " with a new ending", NOW - timedelta(days=5))
+        assert s.save_poll(poll(feed.id, replace(copy, title="Copy"))).new == 1
+        assert s.query("SELECT duplicate_of FROM articles WHERE title = 'Copy'") == [
+            {"duplicate_of": 1}
+        ]
+        assert {h.title for h in s.search(text.split()[3], duplicates=True)} == {"Kept", "Copy"}
+        assert s.integrity_problems() == []
+
+
+def test_near_copies_are_looked_for_among_articles_of_nearby_weeks(store: Store) -> None:
+    a, b = feed_ids(store)
+    text = _prose(8)
+    store.save_poll(poll(a, near_record("orig", text, NOW - timedelta(days=40))))
+    store.save_poll(poll(b, near_record("soon", text + " one more line", NOW - timedelta(days=36))))
+    store.save_poll(poll(b, near_record("later", text + " another line", NOW)))
+    rows = by_guid(store, "id, duplicate_of")
+    assert rows["soon"]["duplicate_of"] == rows["orig"]["id"]
+    assert rows["later"]["duplicate_of"] is None  # weeks apart: a story of its own
+    # Identical text is one story however far apart (the content hash, not the index).
+    store.save_poll(
+        poll(b, replace(near_record("same", text, NOW), url_key="u", canonical_url="u"))
+    )
+    assert len(store.query("SELECT id FROM articles")) == 3
+
+
+def test_articles_changed_in_the_poll_that_brings_them_stay_searchable(store: Store) -> None:
+    """New articles are indexed at the end of their batch; one changed before that (the same
+    entry twice, or a second link to it with the page's text) is indexed first."""
+    a, b = feed_ids(store)
+    short = record("x", content="feedtext only a summary", content_source="feed", word_count=4)
+    longer = record("x2", url_key=short.url_key, content=f"pagetext {BODY}", word_count=61)
+    twice = [record("y", content=f"draft {BODY}"), record("y", content=f"final {BODY}")]
+    twice[1] = replace(twice[1], entry_hash="changed")
+    store.save_poll(poll(a, short, longer, *twice))
+    assert [h.title for h in store.search("pagetext OR feedtext")] == ["Title x"]
+    assert [h.title for h in store.search("pagetext")] == ["Title x"]
+    assert [h.title for h in store.search("final OR draft")] == ["Title y"]
+    assert [h.title for h in store.search("final")] == ["Title y"]
+    assert store.integrity_problems() == []
+    later = record("z", content=f"laterword {BODY}")
+    store.save_poll(poll(b, later))
+    assert [h.title for h in store.search("laterword")] == ["Title z"]
+
+
+def test_ranking_reads_past_the_best_matches_when_filters_drop_them(
+    store: Store, tmp_path: Path
+) -> None:
+    """The best matches are ranked in the index alone and then filtered; when the filters
+    leave too few (here every near-copy is folded), all the matches are read."""
+    a, _ = feed_ids(store)
+    copies = [
+        record(f"c{n}", title=f"needle story {n}", content=f"needle {BODY}") for n in range(30)
+    ]
+    original = record("orig", title="Original", content=f"{BODY} needle")
+    store.save_poll(poll(a, original, *copies))
+    conn = sqlite3.connect(store.path)
+    conn.execute("UPDATE articles SET duplicate_of = (SELECT id FROM articles WHERE guid = 'orig')"
+                 " WHERE guid != 'orig'")  # fmt: skip
+    conn.commit()
+    conn.close()
+    (hit,) = store.search("needle", limit=1)
+    assert (hit.title, hit.copies) == ("Original", 30)
+    assert len(store.search("needle", limit=5, duplicates=True)) == 5

@@ -15,7 +15,6 @@ import os
 import re
 import socket
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -40,7 +39,7 @@ from aggregator.models import (
 )
 from aggregator.pages import compress_page, decompress_page
 from aggregator.store import _export, _sites
-from aggregator.store._articles import save_article, save_reextracted
+from aggregator.store._articles import save_articles, save_reextracted
 from aggregator.store._export import ArchivedPage, ExportedArticle
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
 
@@ -64,6 +63,9 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
 #: A query with more matches than this is first ranked among its most recent ones.
 BROAD_MATCHES = 5_000
+
+#: SQLite's page cache per connection, in KiB.
+CACHE_KIB = 16_384
 
 #: bm25 weights of the FTS columns: title, summary, content, author.
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 2.0)
@@ -124,6 +126,9 @@ class Store:
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
+            # 16 MB (the default is 2): a poll's new rows, and the recent weeks of the
+            # near-duplicate index it looks up, stay in memory until the commit.
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self.db.enable_wal()
             self._migrate()
         except sqlite3.Error as exc:
@@ -478,10 +483,10 @@ class Store:
         newest_first: bool = False,
     ) -> list[SearchHit]:
         """Articles matching an FTS5 query, best first (bm25, title weighted highest) or
-        newest first.
+        newest first (their ``rank`` is then 0).
 
         A query matching more than ``BROAD_MATCHES`` articles is ranked among its most recent
-        ``BROAD_MATCHES`` matches (sorted by date: its most recent ``10 * limit``), a window
+        ``BROAD_MATCHES`` matches (sorted by date: its most recent ``3 * limit``), a window
         widened (x8 each time) until it yields ``limit`` hits. Near-copies are collapsed into
         their original (each hit counts its copies), unless ``duplicates``. ``feed`` matches a
         feed's URL, name or title (any feed that carried the story); ``tag`` an article's
@@ -515,17 +520,31 @@ class Store:
         if lang:
             where.append("lower(a.lang) = lower(?)")
             args.append(lang)
-        order = "coalesce(a.published, a.first_seen) DESC, a.id DESC" if newest_first else "score"
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        filters = " AND ".join(where[1:]) or "1"
         # First the ids of the page of hits (cheap columns only: the sort may see every
         # match), then snippets and counts for those few.
-        ranked = f"""
-            SELECT a.id, bm25(articles_fts, {weights}) AS score
-            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-            WHERE {" AND ".join(where)} AND articles_fts.rowid >= ?
-            ORDER BY {order}
-            LIMIT ?
-        """
+        if newest_first:
+            # No bm25 (its rank is 0): bm25 counts the query's matches in the whole index.
+            ranked = f"""
+                SELECT a.id, 0.0
+                FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+                WHERE articles_fts MATCH ? AND articles_fts.rowid >= ? AND {filters}
+                ORDER BY coalesce(a.published, a.first_seen) DESC, a.id DESC
+                LIMIT ?
+            """
+        else:
+            # bm25 over the index alone; only the best (``LIMIT``) are read from the articles
+            # table, whose rows are large, to apply the filters.
+            ranked = f"""
+                WITH best AS (
+                    SELECT rowid AS id, bm25(articles_fts, {weights}) AS score
+                    FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?
+                    ORDER BY score LIMIT ?
+                )
+                SELECT a.id, best.score FROM best JOIN articles a ON a.id = best.id
+                WHERE {filters} ORDER BY best.score
+            """
         start, end = HIGHLIGHT
         details = f"""
             SELECT a.id, a.title, a.url, coalesce(f.name, f.title, f.url), a.published,
@@ -542,10 +561,10 @@ class Store:
             # A query matching very many articles is ranked among its most recent matches
             # only (a window of rowids), widened until it gives enough hits: scoring every
             # match of a frequent word is what makes plain FTS5 slow on a large archive.
-            window = max(10 * limit, 200) if newest_first else BROAD_MATCHES
+            window = 3 * limit if newest_first else BROAD_MATCHES
             while True:
                 floor = self._nth_newest_match(fts_query, window) if window else 0
-                found = self.db.conn.execute(ranked, [*args, floor, limit]).fetchall()
+                found = self._ranked(ranked, fts_query, floor, args[1:], limit, newest_first)
                 if len(found) >= limit or floor == 0:
                     break
                 window *= 8
@@ -603,6 +622,26 @@ class Store:
             ArticleVersion(title=current[0], content=current[1], since=since, until=None)
         )
         return versions
+
+    def _ranked(
+        self,
+        sql: str,
+        fts_query: str,
+        floor: int,
+        filter_args: list[Any],
+        limit: int,
+        newest_first: bool,
+    ) -> list[tuple[int, float]]:
+        """(id, bm25) of the hits at or above rowid ``floor``, best (or newest) first: at least
+        ``limit`` of them when there are. By relevance, the best ``4 * limit + 20`` matches
+        are filtered first (filters seldom drop more), then, if too few are left, all."""
+        conn = self.db.conn
+        if newest_first:
+            return conn.execute(sql, [fts_query, floor, *filter_args, limit]).fetchall()
+        found = conn.execute(sql, [fts_query, floor, 4 * limit + 20, *filter_args]).fetchall()
+        if len(found) < limit:
+            found = conn.execute(sql, [fts_query, floor, -1, *filter_args]).fetchall()
+        return found[:limit]
 
     def _nth_newest_match(self, fts_query: str, n: int) -> int:
         """The rowid of the query's ``n``-th most recent match (FTS5 walks its doclists in
@@ -815,7 +854,7 @@ def _feed_state(row: dict[str, Any]) -> FeedState:
 def _save_articles(
     conn: sqlite3.Connection, feed_id: int, articles: Sequence[ArticleRecord], saved: str | None
 ) -> SaveCounts:
-    outcomes = Counter(save_article(conn, feed_id, record, saved) for record in articles)
+    outcomes = save_articles(conn, feed_id, articles, saved)
     return SaveCounts(
         new=outcomes["new"], updated=outcomes["updated"], duplicate=outcomes["duplicate"]
     )

@@ -9,10 +9,12 @@ import json
 import sqlite3
 import struct
 from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from aggregator import dedup
 from aggregator.models import ArticleRecord, PageRecord, ReextractUpdate
-from aggregator.store._schema import to_db_time
+from aggregator.store._schema import from_db_time, to_db_time
 
 
 def _identity(record: ArticleRecord) -> tuple[str | None, ...]:
@@ -56,10 +58,60 @@ def _quality(record: ArticleRecord) -> tuple[str | int | None, ...]:
     )
 
 
+class _Unindexed:
+    """New articles not yet in the full-text index: they are indexed together, in one
+    statement, when the batch ends (or before one of them changes).
+
+    FTS5 writes its pending terms out as a new index segment at every statement that opens a
+    savepoint; an insert trigger made one tiny segment per article, and merging them cost more
+    than indexing the text.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._ids: set[int] = set()
+
+    def add(self, article_id: int) -> None:
+        self._ids.add(article_id)
+
+    def before_change(self, article_id: int) -> None:
+        """Index the pending articles if ``article_id`` is one (the update triggers take the
+        old text out of the index, so it must be in)."""
+        if article_id in self._ids:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._ids:
+            self._conn.execute(
+                """
+                INSERT INTO articles_fts (rowid, title, summary, content, author)
+                SELECT id, title, summary, content, author FROM articles
+                WHERE id IN (SELECT value FROM json_each(?))
+                """,
+                (json.dumps(sorted(self._ids)),),
+            )
+            self._ids.clear()
+
+
+def save_articles(
+    conn: sqlite3.Connection, feed_id: int, records: Sequence[ArticleRecord], now: str | None
+) -> Counter[str]:
+    """``save_article`` for each of a feed's entries; returns how many had each outcome."""
+    unindexed = _Unindexed(conn)
+    outcomes = Counter(save_article(conn, feed_id, record, now, unindexed) for record in records)
+    unindexed.flush()
+    return outcomes
+
+
 def save_article(
-    conn: sqlite3.Connection, feed_id: int, record: ArticleRecord, now: str | None
+    conn: sqlite3.Connection,
+    feed_id: int,
+    record: ArticleRecord,
+    now: str | None,
+    unindexed: _Unindexed,
 ) -> str:
-    """Attach one entry to its article, creating the article if the story is new.
+    """Attach one entry to its article, creating the article if the story is new (and adding
+    it to ``unindexed``).
 
     Identity, in order: the same feed and entry id (an update); the same canonical URL
     (the entry's link or the page's canonical URL) under any feed; the same text.
@@ -72,6 +124,7 @@ def save_article(
     ).fetchone() or _same_entry_new_id(conn, feed_id, record)
     if row is not None:
         sighting_id, article_id = row
+        unindexed.before_change(article_id)
         conn.execute(
             "UPDATE sightings SET entry_id = ?, guid = ?, entry_hash = ?, url = ?, url_key = ?,"
             " last_seen = ? WHERE id = ?",
@@ -91,8 +144,10 @@ def save_article(
     article_id, reason = _find_same_story(conn, record)
     if article_id is None:
         article_id = _insert_article(conn, feed_id, record, page_id, now)
-        reason = "near-copy" if _link_near_copy(conn, article_id, record) else "new"
+        unindexed.add(article_id)
+        reason = "near-copy" if _link_near_copy(conn, article_id, record, now) else "new"
     else:
+        unindexed.before_change(article_id)
         _adopt_if_earlier(conn, article_id, record, feed_id)
         _improve_article(conn, article_id, record, page_id)
     conn.execute(
@@ -372,17 +427,21 @@ def save_reextracted(conn: sqlite3.Connection, update: ReextractUpdate) -> int:
     return cursor.rowcount
 
 
-def _link_near_copy(conn: sqlite3.Connection, article_id: int, record: ArticleRecord) -> bool:
+def _link_near_copy(
+    conn: sqlite3.Connection, article_id: int, record: ArticleRecord, now: str | None
+) -> bool:
     """Index a new article's near-duplicate keys; if it nearly copies a stored article, link
     the two (``duplicate_of``, ``similarity``) and say so.
 
-    Candidates share at least ``NEAR_MIN_BANDS`` band keys; the one that overlaps most, at or
-    above ``NEAR_THRESHOLD``, wins. The original of a cluster is the article published first (ties:
-    the one seen first); every copy points at it directly.
+    Candidates came out within ``dedup.NEAR_WINDOW_WEEKS`` of it and share at least
+    ``NEAR_MIN_BANDS`` band keys; the one that overlaps most, at or above ``NEAR_THRESHOLD``,
+    wins. The original of a cluster is the article published first (ties: the one seen first);
+    every copy points at it directly.
     """
     if not record.near_keys or record.content is None:
         return False
-    found = find_near_copy(conn, record.near_keys, record.content)
+    week = _week(to_db_time(record.published or record.updated) or now)
+    found = find_near_copy(conn, record.near_keys, record.content, week)
     set_near_keys(conn, article_id, record.near_keys)
     if found is None:
         return False
@@ -414,23 +473,25 @@ _POSTINGS = 64
 
 
 def find_near_copy(
-    conn: sqlite3.Connection, keys: tuple[int, ...], text: str
+    conn: sqlite3.Connection, keys: tuple[int, ...], text: str, week: int
 ) -> tuple[int, float] | None:
-    """The stored article ``text`` nearly copies, and their overlap, if any.
+    """The stored article ``text`` (of ``week``, see ``dedup.near_week``) nearly copies, and
+    their overlap, if any.
 
-    Each band key's most recent ``_POSTINGS`` articles are read from the index (so a band
-    that many texts share costs no more than a rare one); the ``_NEAR_CANDIDATES`` articles
-    sharing the most bands (at least ``NEAR_MIN_BANDS``) are compared exactly
-    (``dedup.overlap``).
+    Each band key's most recent ``_POSTINGS`` articles of the weeks around ``week`` are read
+    from the index (so a band that many texts share costs no more than a rare one); the
+    ``_NEAR_CANDIDATES`` articles sharing the most bands (at least ``NEAR_MIN_BANDS``) are
+    compared exactly (``dedup.overlap``).
     """
+    weeks = list(dedup.near_weeks(week))
+    lookup = (
+        f"SELECT article_id FROM near_keys WHERE week IN ({', '.join('?' * len(weeks))})"
+        " AND key = ? ORDER BY article_id DESC LIMIT ?"
+    )
     shared: Counter[int] = Counter()
     for key in set(keys):
         shared.update(
-            article_id
-            for (article_id,) in conn.execute(
-                "SELECT article_id FROM near_keys WHERE key = ? ORDER BY article_id DESC LIMIT ?",
-                (key, _POSTINGS),
-            )
+            article_id for (article_id,) in conn.execute(lookup, (*weeks, key, _POSTINGS))
         )
     candidates = [
         article_id
@@ -462,24 +523,35 @@ def _published_before(conn: sqlite3.Connection, first: int, second: int) -> bool
 
 
 def set_near_keys(conn: sqlite3.Connection, article_id: int, keys: tuple[int, ...]) -> None:
-    """Index an article's band keys in place of its previous ones.
+    """Index an article's band keys in place of its previous ones, under the week it came out.
 
-    The article keeps its own keys packed (``articles.near_sketch``), so replacing them costs
-    primary-key deletes rather than a second index on ``near_keys`` to maintain.
+    The article keeps its own keys and their week (``near_sketch``, ``near_week``), so replacing
+    them costs primary-key deletes rather than a second index on ``near_keys`` to maintain.
     """
-    (old,) = conn.execute(
-        "SELECT near_sketch FROM articles WHERE id = ?", (article_id,)
-    ).fetchone() or (None,)
+    old, old_week, date = conn.execute(
+        "SELECT near_sketch, near_week, coalesce(published, updated, first_seen)"
+        " FROM articles WHERE id = ?",
+        (article_id,),
+    ).fetchone() or (None, None, None)
     if old:
         conn.executemany(
-            "DELETE FROM near_keys WHERE key = ? AND article_id = ?",
-            [(key, article_id) for key in unpack_keys(old)],
+            "DELETE FROM near_keys WHERE week = ? AND key = ? AND article_id = ?",
+            [(old_week, key, article_id) for key in unpack_keys(old)],
         )
+    week = _week(date) if keys else None
     conn.executemany(
-        "INSERT OR IGNORE INTO near_keys (key, article_id) VALUES (?, ?)",
-        [(key, article_id) for key in keys],
+        "INSERT OR IGNORE INTO near_keys (week, key, article_id) VALUES (?, ?, ?)",
+        [(week, key, article_id) for key in keys],
     )
-    conn.execute("UPDATE articles SET near_sketch = ? WHERE id = ?", (pack_keys(keys), article_id))
+    conn.execute(
+        "UPDATE articles SET near_sketch = ?, near_week = ? WHERE id = ?",
+        (pack_keys(keys), week, article_id),
+    )
+
+
+def _week(date: str | None) -> int:
+    """``dedup.near_week`` of a database time (the current week when there is none)."""
+    return dedup.near_week(from_db_time(date) or datetime.now(UTC))
 
 
 def pack_keys(keys: tuple[int, ...]) -> bytes | None:
