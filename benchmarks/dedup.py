@@ -20,10 +20,11 @@ entries: precision (pairs we put together that belong together) and recall (pair
 together that we put together), overall and per kind of copy.
 
 Part 2, scale. ``--fingerprints`` articles' band keys (20 per article, random 64-bit values:
-the keys of unrelated texts are hash outputs) are written into the ``near_keys`` table of a
-fresh archive, with 200 real stories (text and keys); then near-copies of those stories and
-unrelated stories are looked up with ``find_near_copy``, the function the store calls for
-every new article. It prints the build time, the table size and p50/p95 lookup times.
+the keys of unrelated texts are hash outputs; an article a minute, filed by week) are written
+into the ``near_keys`` table of a fresh archive, with 200 real stories of this week; then
+near-copies of those stories and unrelated stories are looked up with ``find_near_copy``, the
+function the store calls for every new article. It prints the build time, the table size and
+p50/p95 lookup times.
 
     .venv/bin/python benchmarks/dedup.py [--stories 1500] [--fingerprints 1000000] [--seed 7]
 """
@@ -61,6 +62,9 @@ from aggregator.store._articles import find_near_copy  # noqa: E402
 AEB = REPO.parent / "shared" / "data" / "aeb"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
+#: The scale part's archive takes an article a minute (its keys spread over weeks as a real
+#: archive's do).
+MINUTES_A_WEEK = 7 * 24 * 60
 
 
 def real_sentences() -> list[str]:
@@ -336,13 +340,14 @@ def scale(args: argparse.Namespace, workdir: Path) -> None:
         conn.execute("PRAGMA cache_size = -1000000")  # 1 GB while building, not measured
         started = time.perf_counter()
         batch = 20_000
+        week = dedup.near_week(NOW)
         for start in range(1, args.fingerprints + 1, batch):
             rows = [
-                (rng.getrandbits(64) - 2**63, article)
+                (week - (args.fingerprints - article) // MINUTES_A_WEEK, key, article)
                 for article in range(start, min(start + batch, args.fingerprints + 1))
-                for _ in range(dedup.NEAR_BANDS)
+                for key in [rng.getrandbits(64) - 2**63 for _ in range(dedup.NEAR_BANDS)]
             ]
-            conn.executemany("INSERT OR IGNORE INTO near_keys VALUES (?, ?)", rows)
+            conn.executemany("INSERT OR IGNORE INTO near_keys VALUES (?, ?, ?)", rows)
             conn.commit()
         build = time.perf_counter() - started
         store.sync_feeds([FeedConfig(url="https://feeds.example/x.xml")], now=NOW)
@@ -356,8 +361,11 @@ def scale(args: argparse.Namespace, workdir: Path) -> None:
                 (args.fingerprints + 1 + n, feed.id, text),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO near_keys (key, article_id) VALUES (?, ?)",
-                [(k, args.fingerprints + 1 + n) for k in dedup.near_keys(dedup.shingles(text))],
+                "INSERT OR IGNORE INTO near_keys (week, key, article_id) VALUES (?, ?, ?)",
+                [
+                    (week, k, args.fingerprints + 1 + n)
+                    for k in dedup.near_keys(dedup.shingles(text))
+                ],
             )
         conn.commit()
         rows = conn.execute("SELECT count(*) FROM near_keys").fetchone()[0]
@@ -369,7 +377,7 @@ def scale(args: argparse.Namespace, workdir: Path) -> None:
                 t0 = time.perf_counter()
                 keys = dedup.near_keys(dedup.shingles(text))
                 t1 = time.perf_counter()
-                matched += find_near_copy(conn, keys, text) is not None
+                matched += find_near_copy(conn, keys, text, week) is not None
                 t2 = time.perf_counter()
                 keys_ms.append(1000 * (t1 - t0))
                 lookup_ms.append(1000 * (t2 - t1))
