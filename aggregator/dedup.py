@@ -10,6 +10,7 @@ import hashlib
 import re
 import unicodedata
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -158,7 +159,11 @@ def content_hash(text: str) -> str | None:
 
     ``None`` for texts too short to identify a story (see ``MIN_WORDS_FOR_TEXT_MATCH``).
     """
-    tokens = words(text)
+    return hash_of_words(words(text))
+
+
+def hash_of_words(tokens: Sequence[str]) -> str | None:
+    """``content_hash`` of a text already cut into ``words``."""
     if len(tokens) < MIN_WORDS_FOR_TEXT_MATCH:
         return None
     return hashlib.sha256(" ".join(tokens).encode()).hexdigest()
@@ -214,7 +219,11 @@ _GOLDEN = 0x9E3779B1  # odd: multiplying by it permutes 32-bit values and mixes 
 def shingles(text: str) -> frozenset[int]:
     """32-bit hashes of the text's word 3-shingles (case, spacing and punctuation ignored);
     empty for texts under ``NEAR_MIN_WORDS`` words."""
-    tokens = words(text)
+    return shingles_of_words(words(text))
+
+
+def shingles_of_words(tokens: Sequence[str]) -> frozenset[int]:
+    """``shingles`` of a text already cut into ``words``."""
     if len(tokens) < NEAR_MIN_WORDS:
         return frozenset()
     return frozenset(

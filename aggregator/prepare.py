@@ -80,15 +80,16 @@ def prepare_article(
     site = site_of(page.final_url if page is not None else entry.url)
     page_text, page_removed = strip(extracted.text, site_boilerplate) if extracted else ("", 0)
     feed_text, feed_removed = strip(feed_text, site_boilerplate)
-    page_words = len(dedup.words(page_text)) if extracted else 0
-    feed_words = len(dedup.words(feed_text))
+    page_tokens = dedup.words(page_text) if extracted else []
+    feed_tokens = dedup.words(feed_text)
+    page_words, feed_words = len(page_tokens), len(feed_tokens)
     content: str | None
     if extracted and page_words >= feed_words:
-        content, source, word_count, removed = page_text, "page", page_words, page_removed
+        content, source, tokens, removed = page_text, "page", page_tokens, page_removed
     elif feed_text:
-        content, source, word_count, removed = feed_text, "feed", feed_words, feed_removed
+        content, source, tokens, removed = feed_text, "feed", feed_tokens, feed_removed
     else:
-        content, source, word_count, removed = None, "none", 0, 0
+        content, source, tokens, removed = None, "none", [], 0
     if source == "page":
         fallback = None
     elif extracted:
@@ -123,9 +124,9 @@ def prepare_article(
         content=content,
         content_source=source,
         lang=(extracted.lang if extracted else None) or _short_lang(feed_language),
-        word_count=word_count,
-        content_hash=dedup.content_hash(content) if content else None,
-        near_keys=dedup.near_keys(dedup.shingles(content)) if content else (),
+        word_count=len(tokens),
+        content_hash=dedup.hash_of_words(tokens) if content else None,
+        near_keys=dedup.near_keys(dedup.shingles_of_words(tokens)) if content else (),
         tags=entry.tags,
         page=_page_record(page) if archive_page and page is not None and page.body else None,
         site=site,
