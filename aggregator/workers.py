@@ -47,9 +47,10 @@ PRELOAD = (
     "aggregator.parse._jsonfeed",
     "aggregator.extract._main_text",
     "aggregator.extract._metadata",
+    "aggregator._forkserver",
 )
 #: ...and all but the page extractor (trafilatura), for polls that read feeds only.
-PRELOAD_FEEDS_ONLY = PRELOAD[:3]
+PRELOAD_FEEDS_ONLY = (*PRELOAD[:3], PRELOAD[-1])
 _PR_SET_PDEATHSIG = 1
 
 

@@ -112,3 +112,19 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_workers_are_forked_ready_with_the_shared_modules_frozen(pool: WorkerPool) -> None:
+    """Workers come from the fork server: what tasks need is imported already, and the objects
+    they share are out of the garbage collector's sight (copy-on-write stays cold). (The fork
+    server is the process's: whichever pool starts it first chooses its imports.)"""
+    frozen, imported = asyncio.run(pool.run(worker_state, 5))
+    assert frozen > 10_000
+    assert imported
+
+
+def worker_state() -> tuple[int, bool]:
+    import gc
+    import sys
+
+    return gc.get_freeze_count(), "aggregator.parse._xml" in sys.modules
