@@ -1,10 +1,13 @@
 """One poll of many feeds: fetch -> parse -> extract -> dedup -> store.
 
-The network is asyncio (one shared ``Fetcher``); parsing and extraction run in a process pool;
-the archive is written by one thread, one transaction per feed. Concurrency is bounded at every
-stage: ``concurrency`` feeds in flight, ``ARTICLES_PER_FEED`` pages in flight per feed, and the
-fetcher's global and per-host limits, so memory stays flat however many feeds there are.
-A failing feed is recorded on its row and never stops the others.
+The network is asyncio (one shared ``Fetcher``); parsing and extraction run in a process pool
+(``aggregator.prepare`` is what runs there); the archive is written by one thread: a feed's
+articles ``SAVE_EVERY`` at a time as its pages are read, its state (validators, schedule) last,
+so an interrupted poll is done again and loses nothing. Concurrency is bounded at every stage:
+``concurrency`` feeds in flight, ``ARTICLES_PER_FEED`` pages in flight per feed, at most
+``BACKLOG_PER_WORKER`` fetched pages per worker waiting for extraction, and the fetcher's global
+and per-host limits, so memory stays flat however many feeds there are. A failing feed is
+recorded on its row and never stops the others.
 """
 
 from __future__ import annotations
