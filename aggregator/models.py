@@ -252,7 +252,8 @@ class ReextractUpdate:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FeedPoll:
-    """The outcome of one successful fetch of a feed, saved in one transaction."""
+    """The outcome of one successful fetch of a feed, saved in one transaction (with the
+    articles not already saved during the poll: ``Store.save_articles``)."""
 
     feed_id: int
     polled_at: datetime
