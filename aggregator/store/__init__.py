@@ -521,11 +521,12 @@ class Store:
         # First the ids of the page of hits (cheap columns only: the sort may see every
         # match), then snippets and counts for those few.
         if newest_first:
-            # No bm25 (its rank is 0): bm25 counts the query's matches in the whole index.
+            # No bm25 (its rank is 0): bm25 counts the query's matches in the whole index. The
+            # window's matches are found once (a phrase's positions are costly to check), then
+            # sorted by date among themselves.
             ranked = f"""
-                SELECT a.id, 0.0
-                FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-                WHERE articles_fts MATCH ? AND articles_fts.rowid >= ? AND {filters}
+                SELECT a.id, 0.0 FROM articles a
+                WHERE a.id IN (SELECT value FROM json_each(?)) AND {filters}
                 ORDER BY coalesce(a.published, a.first_seen) DESC, a.id DESC
                 LIMIT ?
             """
@@ -559,10 +560,18 @@ class Store:
             # match of a frequent word is what makes plain FTS5 slow on a large archive.
             window = 3 * limit if newest_first else BROAD_MATCHES
             while True:
-                floor = self._nth_newest_match(fts_query, window) if window else 0
-                found = self._ranked(ranked, fts_query, floor, args[1:], limit, newest_first)
-                if len(found) >= limit or floor == 0:
-                    break
+                if newest_first:
+                    newest = self._newest_matches(fts_query, window)
+                    found = self.db.conn.execute(
+                        ranked, [json.dumps(newest), *args[1:], limit]
+                    ).fetchall()
+                    if len(found) >= limit or len(newest) < window:
+                        break
+                else:
+                    floor = self._nth_newest_match(fts_query, window)
+                    found = self._ranked(ranked, fts_query, floor, args[1:], limit)
+                    if len(found) >= limit or floor == 0:
+                        break
                 window *= 8
             scores = dict(found)
             rows = self.db.conn.execute(details, [fts_query, json.dumps(list(scores))]).fetchall()
@@ -620,24 +629,25 @@ class Store:
         return versions
 
     def _ranked(
-        self,
-        sql: str,
-        fts_query: str,
-        floor: int,
-        filter_args: list[Any],
-        limit: int,
-        newest_first: bool,
+        self, sql: str, fts_query: str, floor: int, filter_args: list[Any], limit: int
     ) -> list[tuple[int, float]]:
-        """(id, bm25) of the hits at or above rowid ``floor``, best (or newest) first: at least
-        ``limit`` of them when there are. By relevance, the best ``4 * limit + 20`` matches
-        are filtered first (filters seldom drop more), then, if too few are left, all."""
+        """(id, bm25) of the hits at or above rowid ``floor``, best first: at least ``limit``
+        of them when there are. The best ``4 * limit + 20`` matches are filtered first
+        (filters seldom drop more), then, if too few are left, all."""
         conn = self.db.conn
-        if newest_first:
-            return conn.execute(sql, [fts_query, floor, *filter_args, limit]).fetchall()
         found = conn.execute(sql, [fts_query, floor, 4 * limit + 20, *filter_args]).fetchall()
         if len(found) < limit:
             found = conn.execute(sql, [fts_query, floor, -1, *filter_args]).fetchall()
         return found[:limit]
+
+    def _newest_matches(self, fts_query: str, n: int) -> list[int]:
+        """The rowids of the query's ``n`` most recent matches (FTS5 walks its doclists in
+        rowid order without scoring)."""
+        rows = self.db.conn.execute(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+            (fts_query, n),
+        )
+        return [rowid for (rowid,) in rows]
 
     def _nth_newest_match(self, fts_query: str, n: int) -> int:
         """The rowid of the query's ``n``-th most recent match (FTS5 walks its doclists in
