@@ -380,5 +380,5 @@ def test_a_scheduled_digest_runs_as_a_cron_job(
         return any("/d.xml entry 0" in f.read_text() for f in folder.glob("minutely-*.md"))
 
     wait_for(with_the_entry, timeout=135, what="the digest's cron job")
-    assert "event=digest name=minutely stories=1" in daemon.output()
+    wait_for(lambda: "event=digest name=minutely stories=1" in daemon.output(), what="its log")
     assert daemon.stop()[0] == 0
