@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from aggregator.config import FeedConfig
 from aggregator.errors import SearchError, StoreError
 from aggregator.models import ArticleRecord, FeedFailure, FeedPoll
 from aggregator.store import SCHEMA_VERSION, Store
+from aggregator.store._schema import from_db_time, to_db_time
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 BODY = " ".join(f"word{i}" for i in range(60))
@@ -488,3 +489,19 @@ def test_ranking_reads_past_the_best_matches_when_filters_drop_them(
     (hit,) = store.search("needle", limit=1)
     assert (hit.title, hit.copies) == ("Original", 30)
     assert len(store.search("needle", limit=5, duplicates=True)) == 5
+
+
+NEW_YORK = timezone(-timedelta(hours=5))
+
+
+@pytest.mark.parametrize(
+    ("when", "text"),
+    [
+        (datetime(2026, 11, 28, 9, 5, 7, 123456, tzinfo=UTC), "2026-11-28T09:05:07Z"),
+        (datetime(2026, 1, 2, 3, 4, 5, tzinfo=NEW_YORK), "2026-01-02T08:04:05Z"),
+        (datetime(5, 1, 1, tzinfo=UTC), "0005-01-01T00:00:00Z"),  # four digits: it sorts
+    ],
+)
+def test_times_are_stored_as_utc_text_that_sorts_and_reads_back(when: datetime, text: str) -> None:
+    assert to_db_time(when) == text
+    assert from_db_time(text) == when.replace(microsecond=0)
