@@ -6,6 +6,7 @@ Pure functions of their input; the store applies them (see ``store.Store.save_po
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 import unicodedata
@@ -65,6 +66,7 @@ _SAFE_PATH = "/:@!$&'()*+,;=-._~"
 MIN_WORDS_FOR_TEXT_MATCH = 25
 
 
+@functools.lru_cache(maxsize=4096)  # a poll asks for an entry's key several times
 def canonical_url(url: str) -> str:
     """The key under which two URLs of one page compare equal.
 
