@@ -21,6 +21,7 @@ from aggregator.store import Store
 from aggregator.workers import WorkerPool
 from tests.server import Route, TestServer
 from tests.site import BOILERPLATE, NewsSite, article_page, atom, rss, story
+from tests.test_store import record
 
 
 @pytest.fixture(scope="module")
@@ -616,27 +617,6 @@ def test_prepared_articles_are_handed_out_in_order_and_kept_when_saving_fails() 
     prepared.keep_all()  # that save failed: nothing more is handed out, nothing is lost
     assert prepared.add(2 * SAVE_EVERY + 2, records[2 * SAVE_EVERY + 2]) == []
     assert prepared.rest() == records[SAVE_EVERY + 2 :]
-
-
-def record(entry_id: str) -> ArticleRecord:
-    return ArticleRecord(
-        entry_id=entry_id,
-        entry_hash=entry_id,
-        guid=None,
-        url=None,
-        url_key=None,
-        canonical_url=None,
-        title=entry_id,
-        author=None,
-        published=None,
-        updated=None,
-        summary=None,
-        content=None,
-        content_source="none",
-        lang=None,
-        word_count=0,
-        content_hash=None,
-    )
 
 
 def test_the_backlog_holds_fetching_back_only_while_pages_wait_for_a_worker() -> None:
