@@ -270,6 +270,29 @@ def test_a_near_copy_keeps_its_row_and_points_at_the_original(store: Store) -> N
     assert shown["Title copy"].duplicate_of == rows["orig"]["id"]
 
 
+def test_a_band_many_texts_share_still_finds_the_copy(store: Store) -> None:
+    from aggregator import dedup
+    from aggregator.store._articles import _POSTINGS
+
+    a, b = feed_ids(store)
+    original = _prose(6)
+    store.save_poll(poll(a, near_record("orig", original)))
+    ((article_id, week, sketch),) = store.db.conn.execute(
+        "SELECT id, near_week, near_sketch FROM articles"
+    ).fetchall()
+    common = sketch[:8]  # the first band key, filed under many more (made up) articles
+    store.db.conn.executemany(
+        "INSERT INTO near_keys (week, key, article_id) VALUES (?, ?, ?)",
+        [
+            (week, int.from_bytes(common, "big", signed=True), article_id + n)
+            for n in range(1, _POSTINGS * dedup.NEAR_BANDS + 10)
+        ],
+    )
+    store.save_poll(poll(b, near_record("copy", original + " tail words")))
+    rows = by_guid(store, "id, duplicate_of")
+    assert rows["copy"]["duplicate_of"] == rows["orig"]["id"]
+
+
 def test_the_original_is_the_copy_published_first(store: Store) -> None:
     a, b = feed_ids(store)
     text = _prose(3)
