@@ -131,6 +131,24 @@ def test_fts_follows_inserts_and_updates(store: Store) -> None:
     store.db.conn.execute(check)
 
 
+def test_fts_is_rewritten_only_when_an_indexed_value_changes(store: Store) -> None:
+    a, _ = feed_ids(store)
+    store.save_poll(poll(a, record("1", content="zebras " + BODY)))
+    conn = store.db.conn
+
+    def index_rows() -> list[tuple[int, bytes]]:
+        return conn.execute("SELECT id, block FROM articles_fts_data ORDER BY id").fetchall()
+
+    before = index_rows()
+    conn.execute("UPDATE articles SET title = title, content = content, last_seen = 'x'")
+    assert index_rows() == before
+    conn.execute("UPDATE articles SET title = 'Okapis seen'")
+    assert index_rows() != before
+    assert [h.article_id for h in store.search("okapis")] == [1]
+    assert [h.article_id for h in store.search("zebras")] == [1]
+    assert store.integrity_problems() == []
+
+
 def test_title_matches_rank_above_body_matches(store: Store) -> None:
     a, _ = feed_ids(store)
     body_hit = record("1", title="Something else", content="volcano " + BODY)

@@ -311,6 +311,27 @@ def _migration_7(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_8(conn: sqlite3.Connection) -> None:
+    """The full-text index is rewritten only when an indexed column's value changes: an update
+    that sets the same title (a copy adopting the original's identity, a refreshed entry) no
+    longer takes the whole text out of the index and puts it back."""
+    _execute_script(
+        conn,
+        """
+        DROP TRIGGER articles_au;
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, summary, content, author ON articles
+        WHEN old.title IS NOT new.title OR old.summary IS NOT new.summary
+            OR old.content IS NOT new.content OR old.author IS NOT new.author
+        BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, summary, content, author)
+            VALUES ('delete', old.id, old.title, old.summary, old.content, old.author);
+            INSERT INTO articles_fts (rowid, title, summary, content, author)
+            VALUES (new.id, new.title, new.summary, new.content, new.author);
+        END;
+        """,
+    )
+
+
 #: Numbered migrations: ``MIGRATIONS[n - 1]`` upgrades a database from version n-1 to n.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
@@ -320,6 +341,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
