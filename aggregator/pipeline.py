@@ -21,7 +21,6 @@ import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
@@ -51,6 +50,7 @@ from aggregator.parse import parse
 from aggregator.prepare import prepare_article, prepare_feed_articles
 from aggregator.store import Store
 from aggregator.workers import WorkerPool
+from aggregator.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ class Pipeline:
         )
         self.clock = clock
         self.rng = rng or random.Random()
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-db")
+        self.writer = Writer(store)
         self._claimed: OrderedDict[str, None] = OrderedDict()
         self._boilerplate: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._unlearned: dict[str, int] = {}
@@ -314,7 +314,7 @@ class Pipeline:
 
     def close(self) -> None:
         """Wait for the store's thread: a transaction in flight commits or rolls back."""
-        self._db.shutdown(wait=True)
+        self.writer.close()
 
     def update_config(self, config: Config) -> None:
         """Take a reloaded feeds.yaml's per-feed settings (intervals) into account."""
@@ -712,9 +712,8 @@ class Pipeline:
         )
 
     async def store_call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a store call on the store's own thread (the single writer)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, functools.partial(fn, *args, **kwargs))
+        """Run a store call on the store's own thread (the single writer; see ``Writer``)."""
+        return await self.writer.call(fn, *args, **kwargs)
 
     async def _cpu(
         self, fn: Callable[P, T], timeout: float, /, *args: P.args, **kwargs: P.kwargs

@@ -302,7 +302,7 @@ class Daemon:
     async def _maintenance(self) -> None:
         try:
             pipeline, store = self._live
-            await pipeline.store_call(store.maintain)
+            await pipeline.writer.alone(store.maintain)
             log.info("event=maintenance")
         except Exception:
             log.exception("event=maintenance_failed")

@@ -17,6 +17,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -48,6 +49,7 @@ __all__ = [
     "ArchiveLock",
     "ArchivedPage",
     "ExportedArticle",
+    "Outcome",
     "Store",
     "compress_page",
     "decompress_page",
@@ -120,6 +122,7 @@ class Store:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
             self.db = sqlite_utils.Database(conn)
+            self._together = False
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -162,14 +165,60 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A transaction of its own, or a savepoint inside ``run_together``'s."""
         conn = self.db.conn
+        if self._together and conn.in_transaction:
+            conn.execute("SAVEPOINT one")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:  # else SQLite already rolled everything back
+                    conn.execute("ROLLBACK TO one")
+                    conn.execute("RELEASE one")
+                raise
+            conn.execute("RELEASE one")
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def run_together(self, calls: Sequence[Callable[[], object]]) -> list[Outcome]:
+        """Run ``calls`` (this store's methods) in order in one transaction, each in a savepoint:
+        one that fails is rolled back alone, and their changes are committed together (a
+        commit writes out every index page a call touched, so one commit for several feeds'
+        polls costs less than one each). Returns each call's outcome; when the transaction
+        itself fails, every call that had succeeded fails with its error.
+        """
+        conn = self.db.conn
+        if len(calls) == 1 or conn.in_transaction:
+            return [Outcome.of(call) for call in calls]
+        with self._errors("saving"):
+            conn.execute("BEGIN IMMEDIATE")
+        outcomes: list[Outcome] = []
+        self._together = True
+        try:
+            for call in calls:
+                outcomes.append(Outcome.of(call))
+                if not conn.in_transaction:  # SQLite rolled it back (disk full, I/O error)
+                    break
+            with self._errors("saving"):
+                if not conn.in_transaction:
+                    raise sqlite3.OperationalError("the transaction was rolled back")
+                conn.execute("COMMIT")
+        except StoreError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            lost = Outcome(ok=False, value=exc)
+            outcomes = [o if not o.ok else lost for o in outcomes]
+        finally:
+            self._together = False
+        # The calls after a rollback run each in a transaction of its own.
+        return outcomes + [Outcome.of(call) for call in calls[len(outcomes) :]]
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -864,3 +913,19 @@ def _save_articles(
     return SaveCounts(
         new=outcomes["new"], updated=outcomes["updated"], duplicate=outcomes["duplicate"]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one of ``Store.run_together``'s calls returned (``ok``) or raised."""
+
+    ok: bool
+    value: object
+
+    @staticmethod
+    def of(call: Callable[[], object]) -> Outcome:
+        """Run ``call``: what it returned, or the exception it raised."""
+        try:
+            return Outcome(ok=True, value=call())
+        except Exception as exc:
+            return Outcome(ok=False, value=exc)
