@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
-from aggregator import dedup, schedule
+from aggregator import boilerplate, schedule
 from aggregator.boilerplate import site_of
 from aggregator.config import Config, FeedConfig
 from aggregator.errors import (
@@ -46,8 +46,7 @@ from aggregator.models import (
     FetchResult,
     SaveCounts,
 )
-from aggregator.parse import parse
-from aggregator.prepare import prepare_article, prepare_feed_articles
+from aggregator.prepare import EntryKeys, prepare_article, prepare_feed_articles, read_feed
 from aggregator.store import Store
 from aggregator.workers import WorkerPool
 from aggregator.writer import Writer
@@ -146,14 +145,13 @@ def may_poll(feed: FeedState, now: datetime) -> bool:
     return feed.disabled_reason is None and (feed.not_before is None or feed.not_before <= now)
 
 
-def _shared_links(entries: Sequence[Entry]) -> set[str]:
+def _shared_links(keys: Sequence[EntryKeys]) -> set[str]:
     """The canonical links that more than one entry of a feed document points to."""
     seen: set[str] = set()
     shared: set[str] = set()
-    for entry in entries:
-        if entry.url:
-            key = dedup.canonical_url(entry.url)
-            (shared if key in seen else seen).add(key)
+    for key in keys:
+        if key.url_key:
+            (shared if key.url_key in seen else seen).add(key.url_key)
     return shared
 
 
@@ -378,8 +376,8 @@ class Pipeline:
             return self._ok(feed, poll, started, not_modified=True)
 
         try:
-            parsed = await self._cpu(
-                parse, PARSE_TIMEOUT, result.body, result.final_url, result.headers
+            parsed, keys = await self._cpu(
+                read_feed, PARSE_TIMEOUT, result.body, result.final_url, result.headers
             )
         except WorkerError as exc:
             raise ParseError(f"the feed could not be parsed: {exc}") from exc
@@ -394,19 +392,18 @@ class Pipeline:
             )
             entries = entries[: self.settings.max_entries]
         known = await self.store_call(self.store.entry_hashes, feed.id)
-        todo: list[tuple[Entry, str]] = []
+        todo: list[tuple[Entry, EntryKeys]] = []
         seen: list[str] = []
-        for entry in entries:
-            fingerprint = dedup.entry_fingerprint(entry)
-            if known.get(entry.id) == fingerprint:
+        for entry, entry_keys in zip(entries, keys, strict=False):
+            if known.get(entry.id) == entry_keys.fingerprint:
                 seen.append(entry.id)
             else:
-                todo.append((entry, fingerprint))
+                todo.append((entry, entry_keys))
 
         # A new entry whose link is already archived (another feed, tracking parameters)
         # is a sighting of that article: no need to fetch its page again.
-        new_keys = {dedup.canonical_url(e.url) for e, _ in todo if e.url and e.id not in known}
-        shared_links = _shared_links(entries)
+        new_keys = {k.url_key for e, k in todo if k.url_key and e.id not in known}
+        shared_links = _shared_links(keys[: len(entries)])
         archived = await self.store_call(self.store.known_url_keys, new_keys) if new_keys else set()
         # Read before any of this poll's articles are saved: they are added below.
         times = await self.store_call(self.store.entry_times, feed.id)
@@ -415,11 +412,11 @@ class Pipeline:
         early = SaveCounts()
         learn_from: list[str] = []  # the sites of articles saved early, learned from at the end
 
-        async def article(index: int, entry: Entry, fingerprint: str) -> None:
+        async def article(index: int, entry: Entry, entry_keys: EntryKeys) -> None:
             nonlocal early
+            fingerprint, key = entry_keys.fingerprint, entry_keys.url_key
             async with limit:
                 page = error = None
-                key = dedup.canonical_url(entry.url) if entry.url else None
                 if key in shared_links:
                     # Several entries link to this one page: it is none of them in particular.
                     record = await self._article(entry, fingerprint, None, parsed.language)
@@ -452,7 +449,7 @@ class Pipeline:
                 learn_from.extend(_sites_with_text(batch))
 
         if self.fetch_articles:
-            await asyncio.gather(*(article(i, e, fp) for i, (e, fp) in enumerate(todo)))
+            await asyncio.gather(*(article(i, e, k) for i, (e, k) in enumerate(todo)))
             records = prepared.rest()
         else:
             records = await self._feed_articles(todo, shared_links, parsed.language)
@@ -519,15 +516,13 @@ class Pipeline:
         return configured.interval if configured is not None else None
 
     async def _feed_articles(
-        self, todo: Sequence[tuple[Entry, str]], shared_links: set[str], language: str | None
+        self, todo: Sequence[tuple[Entry, EntryKeys]], shared_links: set[str], language: str | None
     ) -> list[ArticleRecord]:
         """Entries kept from the feed alone (no pages): prepared in one worker task rather than
         one each, whose round trips would cost more than the work. When the batch runs out of
         time, each entry is prepared alone (``_article``), so one bad entry costs only itself.
         """
-        learned = {
-            site: await self._site_boilerplate(site) for site in {site_of(e.url) for e, _ in todo}
-        }
+        learned = {site: await self._site_boilerplate(site) for site in {k.site for _, k in todo}}
         prepare = functools.partial(
             prepare_feed_articles,
             archive_page=self.settings.archive_pages,
@@ -535,15 +530,17 @@ class Pipeline:
             site_boilerplate=learned,
         )
         try:
-            records = await self._cpu(prepare, EXTRACT_TIMEOUT, list(todo))
+            records = await self._cpu(
+                prepare, EXTRACT_TIMEOUT, [(entry, k.fingerprint) for entry, k in todo]
+            )
         except WorkerError as exc:
             log.warning("event=batch_gave_up entries=%d error=%r", len(todo), str(exc))
-            records = [await self._article(entry, fp, None, language) for entry, fp in todo]
+            records = [
+                await self._article(entry, k.fingerprint, None, language) for entry, k in todo
+            ]
         return [
-            replace(record, url_is_identity=False)
-            if entry.url and dedup.canonical_url(entry.url) in shared_links
-            else record
-            for (entry, _), record in zip(todo, records, strict=True)
+            replace(record, url_is_identity=False) if k.url_key in shared_links else record
+            for (_, k), record in zip(todo, records, strict=True)
         ]
 
     async def _article(
@@ -626,7 +623,15 @@ class Pipeline:
             if not pending or (every is not None and pending < every):
                 continue
             del self._unlearned[site]
-            fresh = await self.store_call(self.store.learn_boilerplate, site, now=self.clock())
+            texts = await self.store_call(self.store.boilerplate_sample, site)
+            try:
+                found = await self._cpu(boilerplate.learn, PARSE_TIMEOUT, texts)
+            except WorkerError as exc:  # learned at its next turn
+                log.warning("event=boilerplate_gave_up site=%s error=%r", site, str(exc))
+                continue
+            fresh = await self.store_call(
+                self.store.keep_boilerplate, site, found, sampled=len(texts), now=self.clock()
+            )
             if fresh:
                 log.info("event=boilerplate_learned site=%s lines=%d", site, fresh)
                 self._boilerplate.pop(site, None)

@@ -11,15 +11,49 @@ import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from aggregator import dedup
 from aggregator.boilerplate import site_of, strip
 from aggregator.errors import ExtractError
-from aggregator.models import ArticleRecord, Entry, ExtractionReport, FetchResult, PageRecord
+from aggregator.models import (
+    ArticleRecord,
+    Entry,
+    ExtractionReport,
+    Feed,
+    FetchResult,
+    PageRecord,
+)
 from aggregator.pages import compress_page
+from aggregator.parse import parse
 
 log = logging.getLogger(__name__)
+
+
+class EntryKeys(NamedTuple):
+    """What the pipeline tells an entry by: its fingerprint (``dedup.entry_fingerprint``),
+    its canonical link and the site it links to."""
+
+    fingerprint: str
+    url_key: str | None
+    site: str | None
+
+
+def read_feed(
+    body: bytes, url: str, headers: Mapping[str, str] | None = None
+) -> tuple[Feed, tuple[EntryKeys, ...]]:
+    """``parse``, and each entry's keys: the worker that parsed a feed computes them, not the
+    poll's own process (canonical links cost more than any other work it does per entry)."""
+    feed = parse(body, url, headers)
+    return feed, tuple(
+        EntryKeys(
+            dedup.entry_fingerprint(entry),
+            dedup.canonical_url(entry.url) if entry.url else None,
+            site_of(entry.url),
+        )
+        for entry in feed.entries
+    )
 
 
 def prepare_article(

@@ -666,3 +666,24 @@ def test_an_entry_dated_only_by_its_update_is_published_then(
     (row,) = store.query("SELECT published, content_source FROM articles")
     assert row["content_source"] == "page"
     assert row["published"].startswith("2026-11-20T10:30:00")
+
+
+def test_read_feed_gives_each_entry_its_keys() -> None:
+    from aggregator import dedup
+    from aggregator.prepare import EntryKeys, read_feed
+
+    items = [
+        {"guid": "a", "title": "A", "link": "https://www.Example.com/a?utm_source=x"},
+        {"guid": "b", "title": "B", "link": "https://news.example.org/b/"},
+    ]
+    body = rss("Feed", items).encode()
+    feed, keys = read_feed(body, "https://example.com/feed.xml")
+    assert keys == tuple(
+        EntryKeys(
+            dedup.entry_fingerprint(entry),
+            dedup.canonical_url(entry.url or ""),
+            entry.url and entry.url.split("/")[2].lower().removeprefix("www."),
+        )
+        for entry in feed.entries
+    )
+    assert [k.site for k in keys] == ["example.com", "news.example.org"]

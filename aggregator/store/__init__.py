@@ -24,6 +24,7 @@ from typing import IO, Any, TypeVar
 
 import sqlite_utils
 
+from aggregator.boilerplate import LearnedLine, learn
 from aggregator.config import FeedConfig
 from aggregator.errors import ConfigError, SearchError, StoreError
 from aggregator.models import (
@@ -714,10 +715,24 @@ class Store:
             return _sites.learned_keys(self.db.conn, site)
 
     def learn_boilerplate(self, site: str, *, now: datetime) -> int:
-        """Learn the lines the site's articles repeat and remove them from its archived
-        articles (see ``aggregator.boilerplate``); returns how many lines are new."""
+        """Learn the lines the site's articles repeat, here and now (``boilerplate_sample``,
+        ``aggregator.boilerplate.learn``, ``keep_boilerplate``); returns how many are new."""
+        texts = self.boilerplate_sample(site)
+        return self.keep_boilerplate(site, learn(texts), sampled=len(texts), now=now)
+
+    def boilerplate_sample(self, site: str) -> list[str]:
+        """The texts of the site's latest articles, to learn its boilerplate from
+        (``aggregator.boilerplate.learn``, in a worker: it costs more than the reading)."""
+        with self._errors("reading a site's articles"):
+            return _sites.sample(self.db.conn, site)
+
+    def keep_boilerplate(
+        self, site: str, found: Sequence[LearnedLine], *, sampled: int, now: datetime
+    ) -> int:
+        """Keep the lines learned from ``sampled`` of the site's articles and remove them from
+        its archived articles (see ``aggregator.boilerplate``); returns how many are new."""
         with self._errors("learning boilerplate"), self._transaction() as conn:
-            return _sites.learn(conn, site, to_db_time(now))
+            return _sites.keep(conn, site, found, sampled, to_db_time(now))
 
     def learned_boilerplate(self, site: str | None = None) -> list[dict[str, Any]]:
         """The learned lines (of one site, or of all), most frequent first."""

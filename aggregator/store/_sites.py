@@ -1,11 +1,12 @@
 """What the archive learns about each site: the boilerplate lines its pages repeat.
 
-Functions of an open connection inside the writer's transaction (see ``Store.learn_boilerplate``).
+Functions of an open connection inside the writer's transaction (see ``Store.keep_boilerplate``).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from aggregator import boilerplate, dedup
 from aggregator.store._articles import set_near_keys
@@ -19,14 +20,9 @@ def learned_keys(conn: sqlite3.Connection, site: str) -> frozenset[str]:
     return frozenset(key for (key,) in rows)
 
 
-def learn(conn: sqlite3.Connection, site: str, now: str | None) -> int:
-    """Learn the site's repeated lines from its latest articles; returns how many are new.
-
-    What is learned stays learned (the lines are gone from the articles that taught it, so
-    they could not be learned again); when something new is learned, it is removed from the
-    site's archived articles too.
-    """
-    texts = [
+def sample(conn: sqlite3.Connection, site: str) -> list[str]:
+    """The texts of the site's latest articles, to learn its boilerplate from."""
+    return [
         text
         for (text,) in conn.execute(
             "SELECT content FROM articles WHERE site = ? AND content IS NOT NULL"
@@ -34,7 +30,21 @@ def learn(conn: sqlite3.Connection, site: str, now: str | None) -> int:
             (site, boilerplate.SAMPLE),
         )
     ]
-    found = boilerplate.learn(texts)
+
+
+def keep(
+    conn: sqlite3.Connection,
+    site: str,
+    found: Sequence[boilerplate.LearnedLine],
+    sampled: int,
+    now: str | None,
+) -> int:
+    """Keep the lines learned from ``sampled`` of the site's articles; returns how many are new.
+
+    What is learned stays learned (the lines are gone from the articles that taught it, so
+    they could not be learned again); when something new is learned, it is removed from the
+    site's archived articles too.
+    """
     known = learned_keys(conn, site)
     conn.executemany(
         """
@@ -42,7 +52,7 @@ def learn(conn: sqlite3.Connection, site: str, now: str | None) -> int:
         VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (site, key) DO UPDATE SET pages = excluded.pages, sample = excluded.sample
         """,
-        [(site, line.key, line.line, line.pages, len(texts), now) for line in found],
+        [(site, line.key, line.line, line.pages, sampled, now) for line in found],
     )
     fresh = {line.key for line in found} - known
     if fresh:
