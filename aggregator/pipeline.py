@@ -414,12 +414,12 @@ class Pipeline:
 
         async def article(index: int, entry: Entry, entry_keys: EntryKeys) -> None:
             nonlocal early
-            fingerprint, key = entry_keys.fingerprint, entry_keys.url_key
+            key = entry_keys.url_key
             async with limit:
                 page = error = None
                 if key in shared_links:
                     # Several entries link to this one page: it is none of them in particular.
-                    record = await self._article(entry, fingerprint, None, parsed.language)
+                    record = await self._article(entry, entry_keys, None, parsed.language)
                     record = replace(record, url_is_identity=False)
                 else:
                     wanted = key is not None and (
@@ -430,10 +430,10 @@ class Pipeline:
                         page, error = await self._fetch_page(entry.url)
                         with self._backlog.holding():
                             record = await self._article(
-                                entry, fingerprint, page, parsed.language, error
+                                entry, entry_keys, page, parsed.language, error
                             )
                     else:
-                        record = await self._article(entry, fingerprint, None, parsed.language)
+                        record = await self._article(entry, entry_keys, None, parsed.language)
             # Saved as they come, in the feed's order: memory holds a few pages per feed,
             # however long the feed.
             batch = prepared.add(index, record)
@@ -530,14 +530,10 @@ class Pipeline:
             site_boilerplate=learned,
         )
         try:
-            records = await self._cpu(
-                prepare, EXTRACT_TIMEOUT, [(entry, k.fingerprint) for entry, k in todo]
-            )
+            records = await self._cpu(prepare, EXTRACT_TIMEOUT, list(todo))
         except WorkerError as exc:
             log.warning("event=batch_gave_up entries=%d error=%r", len(todo), str(exc))
-            records = [
-                await self._article(entry, k.fingerprint, None, language) for entry, k in todo
-            ]
+            records = [await self._article(entry, k, None, language) for entry, k in todo]
         return [
             replace(record, url_is_identity=False) if k.url_key in shared_links else record
             for (_, k), record in zip(todo, records, strict=True)
@@ -546,14 +542,14 @@ class Pipeline:
     async def _article(
         self,
         entry: Entry,
-        fingerprint: str,
+        keys: EntryKeys,
         page: FetchResult | None,
         language: str | None,
         page_error: str | None = None,
     ) -> ArticleRecord:
         """prepare_article in a worker, within EXTRACT_TIMEOUT; a page or feed content that
         runs out the clock is left out, the entry is kept."""
-        site = site_of(page.final_url if page is not None else entry.url)
+        site = site_of(page.final_url) if page is not None else keys.site
         learned = await self._site_boilerplate(site)
         attempts = ((True, True), (False, True), (False, False))  # (extract page, clean feed)
         for number, (extract_page, clean_feed) in enumerate(attempts, 1):
@@ -570,8 +566,8 @@ class Pipeline:
             )
             try:
                 if number == len(attempts):  # cheap and pure Python: no worker needed
-                    return prepare(entry, fingerprint, page)
-                return await self._cpu(prepare, EXTRACT_TIMEOUT, entry, fingerprint, page)
+                    return prepare(entry, keys, page)
+                return await self._cpu(prepare, EXTRACT_TIMEOUT, entry, keys, page)
             except WorkerError as exc:
                 log.warning(
                     "event=extract_gave_up url=%s attempt=%d error=%r", entry.url, number, str(exc)

@@ -46,19 +46,21 @@ def read_feed(
     """``parse``, and each entry's keys: the worker that parsed a feed computes them, not the
     poll's own process (canonical links cost more than any other work it does per entry)."""
     feed = parse(body, url, headers)
-    return feed, tuple(
-        EntryKeys(
-            dedup.entry_fingerprint(entry),
-            dedup.canonical_url(entry.url) if entry.url else None,
-            site_of(entry.url),
-        )
-        for entry in feed.entries
+    return feed, tuple(keys_of(entry) for entry in feed.entries)
+
+
+def keys_of(entry: Entry) -> EntryKeys:
+    """The entry's ``EntryKeys``."""
+    return EntryKeys(
+        dedup.entry_fingerprint(entry),
+        dedup.canonical_url(entry.url) if entry.url else None,
+        site_of(entry.url),
     )
 
 
 def prepare_article(
     entry: Entry,
-    entry_hash: str,
+    keys: EntryKeys,
     page: FetchResult | None,
     *,
     archive_page: bool,
@@ -111,7 +113,7 @@ def prepare_article(
             page_error = str(exc)
             log.info("event=extract_failed url=%s error=%r", page.final_url, page_error)
 
-    site = site_of(page.final_url if page is not None else entry.url)
+    site = site_of(page.final_url) if page is not None else keys.site
     page_text, page_removed = strip(extracted.text, site_boilerplate) if extracted else ("", 0)
     feed_text, feed_removed = strip(feed_text, site_boilerplate)
     page_tokens = dedup.words(page_text) if extracted else []
@@ -135,7 +137,7 @@ def prepare_article(
     else:
         fallback = "no-page"
 
-    url_key = dedup.canonical_url(entry.url) if entry.url else None
+    url_key = keys.url_key
     canonical = url_key
     if page is not None:
         canonical = dedup.canonical_url(page.final_url)
@@ -145,7 +147,7 @@ def prepare_article(
 
     return ArticleRecord(
         entry_id=entry.id,
-        entry_hash=entry_hash,
+        entry_hash=keys.fingerprint,
         guid=entry.guid,
         url=entry.url,
         url_key=url_key,
@@ -177,24 +179,24 @@ def prepare_article(
 
 
 def prepare_feed_articles(
-    entries: Sequence[tuple[Entry, str]],
+    entries: Sequence[tuple[Entry, EntryKeys]],
     *,
     archive_page: bool,
     feed_language: str | None,
     site_boilerplate: Mapping[str | None, frozenset[str]],
 ) -> list[ArticleRecord]:
-    """``prepare_article`` for many (entry, fingerprint) pairs without pages, in one worker
-    task; ``site_boilerplate`` maps each entry's site to the lines learned for it."""
+    """``prepare_article`` for many entries without pages, in one worker task;
+    ``site_boilerplate`` maps each entry's site to the lines learned for it."""
     return [
         prepare_article(
             entry,
-            fingerprint,
+            keys,
             None,
             archive_page=archive_page,
             feed_language=feed_language,
-            site_boilerplate=site_boilerplate.get(site_of(entry.url), frozenset()),
+            site_boilerplate=site_boilerplate.get(keys.site, frozenset()),
         )
-        for entry, fingerprint in entries
+        for entry, keys in entries
     ]
 
 

@@ -55,7 +55,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 from aggregator import dedup  # noqa: E402
 from aggregator.config import FeedConfig  # noqa: E402
 from aggregator.models import ArticleRecord, Entry, FeedPoll, FetchResult  # noqa: E402
-from aggregator.pipeline import prepare_article  # noqa: E402
+from aggregator.prepare import keys_of, prepare_article  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from aggregator.store._articles import find_near_copy  # noqa: E402
 
@@ -233,7 +233,7 @@ def prepare(item: Item) -> tuple[Item, ArticleRecord]:
         body=item.page.encode(),
         fetched_at=NOW,
     )
-    return item, prepare_article(entry, f"h-{item.entry_id}", fetched, archive_page=False)
+    return item, prepare_article(entry, keys_of(entry), fetched, archive_page=False)
 
 
 # --- scoring ----------------------------------------------------------------------------------
