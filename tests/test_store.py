@@ -74,6 +74,17 @@ def test_new_archive_is_at_the_current_schema_in_wal_mode(store: Store) -> None:
     assert {"feeds", "articles", "sightings", "pages", "revisions", "articles_fts"} <= tables
 
 
+def test_the_archive_opens_as_a_sqlite_utils_database_on_the_same_connection(
+    store: Store,
+) -> None:
+    import sqlite_utils
+
+    assert isinstance(store.db, sqlite_utils.Database)
+    assert store.db.conn is store.conn
+    assert store.db is store.db  # made once
+    assert "articles" in store.db.table_names()
+
+
 def test_an_empty_database_from_before_versioning_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     sqlite3.connect(path).close()

@@ -20,9 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
-
-import sqlite_utils
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from aggregator.boilerplate import LearnedLine, learn
 from aggregator.config import FeedConfig
@@ -44,6 +42,9 @@ from aggregator.store import _export, _sites
 from aggregator.store._articles import save_articles, save_reextracted
 from aggregator.store._export import ArchivedPage, ExportedArticle
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -122,22 +123,34 @@ class Store:
             conn = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
-            self.db = sqlite_utils.Database(conn)
+            self.conn = conn
+            self._db: sqlite_utils.Database | None = None
             self._together = False
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
             # SQLite's own 2 MB page cache: 16 MB saved nothing measurable at 1M articles
             # (1,116-1,187 against 1,203-1,273 articles/s) and cost the writer 14 MB.
-            self.db.enable_wal()
+            conn.execute("PRAGMA journal_mode = wal")
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the archive {self.path}: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"cannot create the archive folder {self.path.parent}: {exc}") from exc
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The archive as a ``sqlite_utils.Database`` on the store's connection, for scripts
+        and tests (imported on first use: the store itself needs only the connection, and
+        a poll's start-up is shorter without sqlite-utils)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -149,7 +162,7 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        return int(self.db.conn.execute("PRAGMA user_version").fetchone()[0])
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
         version = self.schema_version
@@ -160,14 +173,14 @@ class Store:
             )
         for number in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction():
-                MIGRATIONS[number - 1](self.db.conn)
-                self.db.conn.execute(f"PRAGMA user_version = {number}")
+                MIGRATIONS[number - 1](self.conn)
+                self.conn.execute(f"PRAGMA user_version = {number}")
             log.info("event=migrated db=%s version=%d", self.path, number)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """A transaction of its own, or a savepoint inside ``run_together``'s."""
-        conn = self.db.conn
+        conn = self.conn
         if self._together and conn.in_transaction:
             conn.execute("SAVEPOINT one")
             try:
@@ -195,7 +208,7 @@ class Store:
         polls costs less than one each). Returns each call's outcome; when the transaction
         itself fails, every call that had succeeded fails with its error.
         """
-        conn = self.db.conn
+        conn = self.conn
         if len(calls) == 1 or conn.in_transaction:
             return [Outcome.of(call) for call in calls]
         with self._errors("saving"):
@@ -299,7 +312,7 @@ class Store:
         if "ORDER BY" not in clause:
             sql += " ORDER BY id"
         with self._errors("reading feeds"):
-            rows = self.db.conn.execute(sql, args)
+            rows = self.conn.execute(sql, args)
             columns = [c[0] for c in rows.description]
             return [_feed_state(dict(zip(columns, row, strict=True))) for row in rows]
 
@@ -357,7 +370,7 @@ class Store:
     def entry_times(self, feed_id: int, *, limit: int = 200) -> list[datetime]:
         """When this feed's recent entries appeared (published date, else first seen)."""
         with self._errors("reading entry times"):
-            rows = self.db.conn.execute(
+            rows = self.conn.execute(
                 """
                 SELECT coalesce(a.published, s.first_seen) AS t FROM sightings s
                 JOIN articles a ON a.id = s.article_id
@@ -373,16 +386,16 @@ class Store:
         with self._errors("maintenance"):
             with self._transaction() as conn:
                 conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', 500)")
-            self.db.conn.execute("PRAGMA optimize")
-            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self.conn.execute("PRAGMA optimize")
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def integrity_problems(self) -> list[str]:
         """What ``PRAGMA integrity_check`` and the FTS index's own check find (empty: none)."""
         with self._errors("integrity check"):
-            found = [row[0] for row in self.db.conn.execute("PRAGMA integrity_check")]
+            found = [row[0] for row in self.conn.execute("PRAGMA integrity_check")]
             problems = [p for p in found if p != "ok"]
             try:
-                self.db.conn.execute(
+                self.conn.execute(
                     "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)"
                 )
             except sqlite3.DatabaseError as exc:
@@ -426,7 +439,7 @@ class Store:
     def entry_hashes(self, feed_id: int) -> dict[str, str]:
         """entry id -> fingerprint of every entry this feed delivered before."""
         with self._errors("reading known entries"):
-            rows = self.db.conn.execute(
+            rows = self.conn.execute(
                 "SELECT entry_id, entry_hash FROM sightings WHERE feed_id = ?", (feed_id,)
             )
             return dict(rows.fetchall())
@@ -441,7 +454,7 @@ class Store:
                 marks = ", ".join("?" * len(chunk))
                 found.update(
                     row[0]
-                    for row in self.db.conn.execute(
+                    for row in self.conn.execute(
                         f"SELECT canonical_url FROM articles WHERE canonical_url IN ({marks})"
                         f" UNION SELECT url_key FROM sightings WHERE url_key IN ({marks})",
                         chunk + chunk,
@@ -612,7 +625,7 @@ class Store:
             while True:
                 if newest_first:
                     newest = self._newest_matches(fts_query, window)
-                    found = self.db.conn.execute(
+                    found = self.conn.execute(
                         ranked, [json.dumps(newest), *args[1:], limit]
                     ).fetchall()
                     if len(found) >= limit or len(newest) < window:
@@ -624,7 +637,7 @@ class Store:
                         break
                 window *= 8
             scores = dict(found)
-            rows = self.db.conn.execute(details, [fts_query, json.dumps(list(scores))]).fetchall()
+            rows = self.conn.execute(details, [fts_query, json.dumps(list(scores))]).fetchall()
         except sqlite3.OperationalError as exc:
             if any(word in str(exc) for word in ("locked", "disk", "readonly", "no such table")):
                 raise StoreError(f"search failed: {exc}") from exc
@@ -656,13 +669,13 @@ class Store:
         Raises StoreError when there is no such article.
         """
         with self._errors("reading an article's history"):
-            current = self.db.conn.execute(
+            current = self.conn.execute(
                 "SELECT title, content, coalesce(updated, last_seen) FROM articles WHERE id = ?",
                 (article_id,),
             ).fetchone()
             if current is None:
                 raise StoreError(f"there is no article #{article_id} in the archive")
-            rows = self.db.conn.execute(
+            rows = self.conn.execute(
                 "SELECT title, content, replaced_at FROM revisions WHERE article_id = ?"
                 " ORDER BY id",
                 (article_id,),
@@ -684,7 +697,7 @@ class Store:
         """(id, bm25) of the hits at or above rowid ``floor``, best first: at least ``limit``
         of them when there are. The best ``4 * limit + 20`` matches are filtered first
         (filters seldom drop more), then, if too few are left, all."""
-        conn = self.db.conn
+        conn = self.conn
         found = conn.execute(sql, [fts_query, floor, 4 * limit + 20, *filter_args]).fetchall()
         if len(found) < limit:
             found = conn.execute(sql, [fts_query, floor, -1, *filter_args]).fetchall()
@@ -693,7 +706,7 @@ class Store:
     def _newest_matches(self, fts_query: str, n: int) -> list[int]:
         """The rowids of the query's ``n`` most recent matches (FTS5 walks its doclists in
         rowid order without scoring)."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
             (fts_query, n),
         )
@@ -702,7 +715,7 @@ class Store:
     def _nth_newest_match(self, fts_query: str, n: int) -> int:
         """The rowid of the query's ``n``-th most recent match (FTS5 walks its doclists in
         rowid order without scoring), or 0 when it has fewer matches."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
             " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
             (fts_query, n - 1),
@@ -712,7 +725,7 @@ class Store:
     def site_boilerplate(self, site: str) -> frozenset[str]:
         """The keys (``boilerplate.line_key``) of the lines learned as the site's boilerplate."""
         with self._errors("reading learned boilerplate"):
-            return _sites.learned_keys(self.db.conn, site)
+            return _sites.learned_keys(self.conn, site)
 
     def learn_boilerplate(self, site: str, *, now: datetime) -> int:
         """Learn the lines the site's articles repeat, here and now (``boilerplate_sample``,
@@ -724,7 +737,7 @@ class Store:
         """The texts of the site's latest articles, to learn its boilerplate from
         (``aggregator.boilerplate.learn``, in a worker: it costs more than the reading)."""
         with self._errors("reading a site's articles"):
-            return _sites.sample(self.db.conn, site)
+            return _sites.sample(self.conn, site)
 
     def keep_boilerplate(
         self, site: str, found: Sequence[LearnedLine], *, sampled: int, now: datetime
@@ -792,7 +805,7 @@ class Store:
             clauses.append("articles.extractor IS NOT ?")
             args.append(outdated_than)
         with self._errors("reading archived pages"):
-            rows = self.db.conn.execute(
+            rows = self.conn.execute(
                 f"""
                 SELECT articles.id, site, content, content_source,
                     coalesce(feed_words,
@@ -832,14 +845,14 @@ class Store:
         """The archived pages, decoded, in the order they were fetched (of the articles the
         feeds ``feed_ids`` sighted, fetched since ``since``, when given)."""
         with self._errors("exporting pages"):
-            yield from _export.pages(self.db.conn, feed_ids=feed_ids, since=since)
+            yield from _export.pages(self.conn, feed_ids=feed_ids, since=since)
 
     def export_articles(
         self, *, feed_ids: Sequence[int] | None = None
     ) -> Iterator[ExportedArticle]:
         """Every article (near-copies included), with the feeds that carried it."""
         with self._errors("exporting articles"):
-            yield from _export.articles(self.db.conn, feed_ids=feed_ids)
+            yield from _export.articles(self.conn, feed_ids=feed_ids)
 
     def last_digest_run(self, name: str) -> datetime | None:
         """When the digest ``name`` last ran (None: never)."""
@@ -862,20 +875,20 @@ class Store:
         """``reader(connection, *args, **kwargs)`` for the read-side modules' own queries
         (functions in this package); a database error becomes a StoreError about ``action``."""
         with self._errors(action):
-            return reader(self.db.conn, *args, **kwargs)
+            return reader(self.conn, *args, **kwargs)
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables."""
         with self._errors("counting rows"):
             return {
-                table: int(self.db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                table: int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
                 for table in ("feeds", "articles", "sightings", "pages", "revisions")
             }
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query as dicts (for tests, benchmarks and reports)."""
         with self._errors("query"):
-            cursor = self.db.conn.execute(sql, args)
+            cursor = self.conn.execute(sql, args)
             columns = [c[0] for c in cursor.description]
             return [dict(zip(columns, row, strict=True)) for row in cursor]
 
