@@ -70,6 +70,7 @@ def feed_ids(store: Store) -> tuple[int, int]:
 def test_new_archive_is_at_the_current_schema_in_wal_mode(store: Store) -> None:
     assert store.schema_version == SCHEMA_VERSION
     assert store.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
+    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (10000,)
     tables = {r["name"] for r in store.query("SELECT name FROM sqlite_master")}
     assert {"feeds", "articles", "sightings", "pages", "revisions", "articles_fts"} <= tables
 
