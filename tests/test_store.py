@@ -420,6 +420,27 @@ def test_a_broad_query_is_ranked_among_recent_matches_widened_until_enough(
     assert [h.title for h in everything] == [f"Broad story {n}" for n in range(11, -1, -1)]
 
 
+def test_ranked_search_is_bm25_order_ties_newest_first(store: Store) -> None:
+    from aggregator.store import BM25_WEIGHTS
+
+    a, _ = feed_ids(store)
+    texts = ["okapi okapi zebra", "zebra", "okapi", "okapi zebra zebra", "zebra okapi", "okapi"]
+    store.save_poll(
+        poll(a, *(record(f"r{n}", content=f"{text} {BODY}") for n, text in enumerate(texts)))
+    )
+    weights = ", ".join(map(str, BM25_WEIGHTS))
+    for query in ("okapi", "okapi OR zebra", '"zebra okapi"'):
+        expected = [
+            rowid
+            for (rowid,) in store.conn.execute(
+                f"SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+                f" ORDER BY bm25(articles_fts, {weights}), rowid DESC",
+                (query,),
+            )
+        ]
+        assert [h.article_id for h in store.search(query)] == expected
+
+
 def test_pages_are_stored_with_zstandard_and_older_zlib_pages_still_read() -> None:
     import zlib
 

@@ -582,32 +582,16 @@ class Store:
         if lang:
             where.append("lower(a.lang) = lower(?)")
             args.append(lang)
-        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         filters = " AND ".join(where[1:]) or "1"
         # First the ids of the page of hits (cheap columns only: the sort may see every
-        # match), then snippets and counts for those few.
-        if newest_first:
-            # No bm25 (its rank is 0): bm25 counts the query's matches in the whole index. The
-            # window's matches are found once (a phrase's positions are costly to check), then
-            # sorted by date among themselves.
-            ranked = f"""
-                SELECT a.id, 0.0 FROM articles a
-                WHERE a.id IN (SELECT value FROM json_each(?)) AND {filters}
-                ORDER BY coalesce(a.published, a.first_seen) DESC, a.id DESC
-                LIMIT ?
-            """
-        else:
-            # bm25 over the index alone; only the best (``LIMIT``) are read from the articles
-            # table, whose rows are large, to apply the filters.
-            ranked = f"""
-                WITH best AS (
-                    SELECT rowid AS id, bm25(articles_fts, {weights}) AS score
-                    FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?
-                    ORDER BY score LIMIT ?
-                )
-                SELECT a.id, best.score FROM best JOIN articles a ON a.id = best.id
-                WHERE {filters} ORDER BY best.score
-            """
+        # match), then snippets and counts for those few. Newest first: no bm25 (its rank is
+        # 0); the window's matches are found once, then sorted by date among themselves.
+        by_date = f"""
+            SELECT a.id, 0.0 FROM articles a
+            WHERE a.id IN (SELECT value FROM json_each(?)) AND {filters}
+            ORDER BY coalesce(a.published, a.first_seen) DESC, a.id DESC
+            LIMIT ?
+        """
         start, end = HIGHLIGHT
         details = f"""
             SELECT a.id, a.title, a.url, coalesce(f.name, f.title, f.url), a.published,
@@ -629,15 +613,15 @@ class Store:
                 if newest_first:
                     newest = self._newest_matches(fts_query, window)
                     found = self.conn.execute(
-                        ranked, [json.dumps(newest), *args[1:], limit]
+                        by_date, [json.dumps(newest), *args[1:], limit]
                     ).fetchall()
-                    if len(found) >= limit or len(newest) < window:
-                        break
+                    complete = len(newest) < window
                 else:
-                    floor = self._nth_newest_match(fts_query, window)
-                    found = self._ranked(ranked, fts_query, floor, args[1:], limit)
-                    if len(found) >= limit or floor == 0:
-                        break
+                    scored = self._scored_newest(fts_query, window)
+                    found = self._best_kept(scored, filters, args[1:], limit)
+                    complete = len(scored) < window
+                if len(found) >= limit or complete:
+                    break
                 window *= 8
             scores = dict(found)
             rows = self.conn.execute(details, [fts_query, json.dumps(list(scores))]).fetchall()
@@ -694,17 +678,39 @@ class Store:
         )
         return versions
 
-    def _ranked(
-        self, sql: str, fts_query: str, floor: int, filter_args: list[Any], limit: int
+    def _scored_newest(self, fts_query: str, n: int) -> list[tuple[int, float]]:
+        """(rowid, bm25) of the query's ``n`` most recent matches, best first (ties: newest
+        first), scored as FTS5 walks its doclists in rowid order: one pass, where finding the
+        window and then scoring it took two (a phrase's positions were checked twice)."""
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        rows = self.conn.execute(
+            f"SELECT rowid, bm25(articles_fts, {weights}) FROM articles_fts"
+            " WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+            (fts_query, n),
+        ).fetchall()
+        rows.sort(key=lambda row: row[1])  # stable: equal scores stay newest first
+        return rows
+
+    def _best_kept(
+        self, scored: list[tuple[int, float]], filters: str, filter_args: list[Any], limit: int
     ) -> list[tuple[int, float]]:
-        """(id, bm25) of the hits at or above rowid ``floor``, best first: at least ``limit``
-        of them when there are. The best ``4 * limit + 20`` matches are filtered first
-        (filters seldom drop more), then, if too few are left, all."""
-        conn = self.conn
-        found = conn.execute(sql, [fts_query, floor, 4 * limit + 20, *filter_args]).fetchall()
-        if len(found) < limit:
-            found = conn.execute(sql, [fts_query, floor, -1, *filter_args]).fetchall()
-        return found[:limit]
+        """The first ``limit`` of ``scored`` whose articles pass ``filters``. The best
+        ``4 * limit + 20`` are checked first (filters seldom drop more), then, if too few are
+        left, all."""
+        kept: list[tuple[int, float]] = []
+        for candidates in (scored[: 4 * limit + 20], scored):
+            passing = {
+                article_id
+                for (article_id,) in self.conn.execute(
+                    f"SELECT a.id FROM articles a"
+                    f" WHERE a.id IN (SELECT value FROM json_each(?)) AND {filters}",
+                    [json.dumps([rowid for rowid, _ in candidates]), *filter_args],
+                )
+            }
+            kept = [row for row in candidates if row[0] in passing][:limit]
+            if len(kept) >= limit or len(candidates) == len(scored):
+                break
+        return kept
 
     def _newest_matches(self, fts_query: str, n: int) -> list[int]:
         """The rowids of the query's ``n`` most recent matches (FTS5 walks its doclists in
@@ -714,16 +720,6 @@ class Store:
             (fts_query, n),
         )
         return [rowid for (rowid,) in rows]
-
-    def _nth_newest_match(self, fts_query: str, n: int) -> int:
-        """The rowid of the query's ``n``-th most recent match (FTS5 walks its doclists in
-        rowid order without scoring), or 0 when it has fewer matches."""
-        row = self.conn.execute(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-            " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-            (fts_query, n - 1),
-        ).fetchone()
-        return int(row[0]) if row else 0
 
     def site_boilerplate(self, site: str) -> frozenset[str]:
         """The keys (``boilerplate.line_key``) of the lines learned as the site's boilerplate."""
