@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aggregator import __version__
+from aggregator._malloc import fewer_arenas
 from aggregator.config import (
     DIGEST_FORMATS,
     SMTP_PASSWORD_ENV,
@@ -1124,4 +1125,5 @@ def serve(obj: Context, port: int, host: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``aggregator`` command."""
+    fewer_arenas()
     cli.main(args=list(argv) if argv is not None else None, prog_name="aggregator")

@@ -172,3 +172,26 @@ def test_search_options_filter_sort_and_refuse_an_empty_period(workdir: NewsSite
     bad = CliRunner().invoke(cli, ["search", "--until", "someday", "x"])
     assert bad.exit_code == 2
     assert "--until" in bad.output
+
+
+def test_fewer_malloc_arenas_leaves_the_environment_its_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ctypes
+
+    from aggregator import _malloc
+
+    calls: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, option: int, value: int) -> int:
+            calls.append((option, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    _malloc.fewer_arenas()
+    assert calls == []
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    _malloc.fewer_arenas()
+    assert calls == ([(-8, _malloc.ARENAS)] if sys.platform.startswith("linux") else [])
