@@ -593,8 +593,8 @@ class _Pool(httpx.AsyncBaseTransport):
 
     def __init__(self, policy: _AddressPolicy, *, max_idle: int) -> None:
         self._policy = policy
-        self._tls = httpx.create_ssl_context()
-        self._tls.set_alpn_protocols(["http/1.1"])
+        self._tls: ssl.SSLContext | None = None
+        """Made at the first https connection (loading the CA certificates takes ~20 ms)."""
         self._max_idle = max_idle
         self._idle: dict[_Origin, collections.deque[httpcore.AsyncHTTP11Connection]] = {}
         """Each origin's idle connections, the longest idle first."""
@@ -681,6 +681,9 @@ class _Pool(httpx.AsyncBaseTransport):
         scheme, host, port = origin
         stream = await self._dial(host.decode("ascii"), port, timeout)
         if scheme == b"https":
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
+                self._tls.set_alpn_protocols(["http/1.1"])
             await stream.start_tls(self._tls, host.decode("ascii"), timeout)
         return httpcore.AsyncHTTP11Connection(
             httpcore.Origin(scheme, host, port), stream, keepalive_expiry=_KEEP_ALIVE

@@ -27,11 +27,12 @@ import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError
 from concurrent.futures.process import BrokenProcessPool
-from typing import ParamSpec, TypeVar
-
-import pebble
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from aggregator.errors import TaskTimeout, WorkerDied
+
+if TYPE_CHECKING:
+    import pebble
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +78,16 @@ class WorkerPool:
     def __init__(self, workers: int | None = None, *, preload: Sequence[str] = PRELOAD) -> None:
         self._workers = workers or os.cpu_count() or 1
         self._preload = preload
-        self._pool = self._start()
+        self._pool: pebble.ProcessPool | None = None
+        """Started by the first task: a poll whose feeds all answer 304 imports no pebble."""
 
     @property
     def workers(self) -> int:
         return self._workers
 
     def _start(self) -> pebble.ProcessPool:
+        import pebble
+
         return pebble.ProcessPool(
             max_workers=self._workers,
             max_tasks=MAX_TASKS,
@@ -95,6 +99,10 @@ class WorkerPool:
         self, fn: Callable[P, T], timeout: float, /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``fn(*args, **kwargs)`` in a worker; TaskTimeout after ``timeout`` seconds."""
+        import pebble
+
+        if self._pool is None:
+            self._pool = self._start()
         try:
             future = self._pool.schedule(fn, args=args, kwargs=kwargs, timeout=timeout)
         except (BrokenProcessPool, RuntimeError) as exc:  # the pool is not running any more
@@ -111,12 +119,15 @@ class WorkerPool:
     def _restart(self, cause: Exception) -> WorkerDied:
         """Replace a broken pool with a new one, for the tasks that follow."""
         log.error("event=pool_restarted error=%r", str(cause))
-        self._pool.stop()  # type: ignore[no-untyped-call]
+        if self._pool is not None:
+            self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool = self._start()
         return WorkerDied(f"the worker pool failed and was restarted: {cause}")
 
     def close(self) -> None:
         """Stop the workers (tasks still running are abandoned)."""
+        if self._pool is None:
+            return
         self._pool.stop()  # type: ignore[no-untyped-call]  # pebble leaves it unannotated
         self._pool.join(timeout=10)
 

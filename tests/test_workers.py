@@ -51,14 +51,23 @@ def test_tasks_run_in_other_processes(pool: WorkerPool) -> None:
 
 def test_a_stopped_pool_is_restarted_for_the_next_task() -> None:
     with WorkerPool(1) as workers:
-        workers._pool.stop()  # what pebble does when every worker dies at once
 
         async def go() -> int:
+            assert await workers.run(abs, 5, -3) == 3
+            assert workers._pool is not None
+            workers._pool.stop()  # what pebble does when every worker dies at once
             with pytest.raises(WorkerDied, match="restarted"):
                 await workers.run(abs, 5, -1)
             return await workers.run(abs, 5, -2)
 
         assert asyncio.run(go()) == 2
+
+
+def test_a_pool_starts_with_its_first_task() -> None:
+    with WorkerPool(2) as workers:
+        assert workers._pool is None  # a poll of 304s starts no processes
+        assert asyncio.run(workers.run(abs, 5, -1)) == 1
+        assert workers._pool is not None
 
 
 def test_workers_do_not_outlive_their_parent(tmp_path: Path) -> None:
