@@ -302,8 +302,8 @@ class Daemon:
     async def _maintenance(self) -> None:
         try:
             pipeline, store = self._live
-            await pipeline.writer.alone(store.maintain)
-            log.info("event=maintenance")
+            merged = await pipeline.writer.alone(store.maintain)
+            log.info("event=maintenance index_merged=%s", merged)
         except Exception:
             log.exception("event=maintenance_failed")
 

@@ -441,6 +441,25 @@ def test_ranked_search_is_bm25_order_ties_newest_first(store: Store) -> None:
         assert [h.article_id for h in store.search(query)] == expected
 
 
+def test_maintenance_merges_the_index_segments_within_its_time(store: Store) -> None:
+    a, _ = feed_ids(store)
+    for n in range(12):  # a segment per save
+        store.save_poll(poll(a, record(f"m{n}", content=f"merged{n} okapi {BODY}")))
+    conn = store.conn
+
+    def merge_does_work() -> bool:
+        before = conn.total_changes
+        conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', 2000)")
+        return conn.total_changes - before >= 2
+
+    assert store.maintain(seconds=0) is False  # no time: nothing merged, nothing claimed
+    assert store.maintain() is True
+    assert not merge_does_work()
+    assert len(store.search("okapi", limit=50)) == 12
+    assert [h.title for h in store.search("merged7")] == ["Title m7"]
+    assert store.integrity_problems() == []
+
+
 def test_pages_are_stored_with_zstandard_and_older_zlib_pages_still_read() -> None:
     import zlib
 
