@@ -1,0 +1,283 @@
+"""`reextract`, `export`, `digest` and `serve`: working on the whole archive."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+from aggregator.cli._app import Context, cli, echo_json, errors_to_exit, fail, parse_when
+from aggregator.config import DIGEST_FORMATS, SMTP_PASSWORD_ENV
+from aggregator.pipeline import utcnow
+from aggregator.store import ArchiveLock, Store
+from aggregator.workers import WorkerPool
+
+
+@cli.command()
+@click.option(
+    "--feed",
+    "wanted",
+    multiple=True,
+    metavar="NAME_OR_URL",
+    help="Only the articles this feed delivered (repeatable).",
+)
+@click.option(
+    "--outdated", is_flag=True, help="Only articles an older version of the extractor produced."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
+@click.pass_obj
+def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bool) -> None:
+    """Extract the archived pages again and update their articles and the search index.
+
+    Articles gain what the extractor learned since they were archived and lose the lines
+    learned as their site's boilerplate. Running it twice changes nothing the second time.
+
+    \b
+    Example:
+      aggregator reextract
+      aggregator reextract --feed Example --outdated
+    """
+    from aggregator.reextract import ReextractSummary
+    from aggregator.reextract import reextract as reextract_archive
+
+    with errors_to_exit():
+        db_path = obj.db_path()
+        if not db_path.exists():
+            fail(f"no archive at {db_path}: run `aggregator poll` first (or pass --db)")
+        with ArchiveLock(db_path), Store(db_path) as store:
+            feed_ids = store.feed_ids(wanted) if wanted else None
+            progress = Progress(
+                TextColumn("re-extracting"),
+                TextColumn("{task.completed} articles, {task.fields[changed]} changed"),
+                TimeElapsedColumn(),
+                console=obj.stderr,
+                disable=not obj.stderr.is_terminal,
+                transient=True,
+            )
+
+            async def run() -> ReextractSummary:
+                with WorkerPool() as pool:
+                    return await reextract_archive(
+                        store,
+                        pool,
+                        feed_ids=feed_ids,
+                        outdated_only=outdated,
+                        on_batch=lambda t: progress.update(
+                            task, completed=t.articles, changed=t.changed
+                        ),
+                    )
+
+            with progress:
+                task = progress.add_task("reextract", total=None, changed=0)
+                summary = asyncio.run(run())
+    if as_json:
+        echo_json(asdict(summary))
+        return
+    obj.stdout.print(
+        f"re-extracted {summary.articles} articles: {summary.changed} changed,"
+        f" {summary.failed} pages gave no text (those articles keep theirs)",
+        highlight=False,
+    )
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["warc", "jsonl"]),
+    required=True,
+    help="warc: the archived pages (WARC 1.1); jsonl: the articles, one JSON object a line.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    default=Path("-"),
+    show_default="standard output",
+    help="The file to write.",
+)
+@click.option(
+    "--feed",
+    "wanted",
+    multiple=True,
+    metavar="NAME_OR_URL",
+    help="Only what this feed delivered (repeatable).",
+)
+@click.option("--since", metavar="WHEN", help='Pages fetched since then: "7d", a date (warc).')
+@click.pass_obj
+def export(
+    obj: Context, kind: str, output: Path, wanted: tuple[str, ...], since: str | None
+) -> None:
+    """Export the archived pages as WARC 1.1, or the articles as JSON lines.
+
+    The WARC file holds a request and a response record per page (readable by `warcio
+    index`, pywb, or any web-archive tool); the body is the page as archived, decoded.
+
+    \b
+    Example:
+      aggregator export --format warc -o archive.warc.gz
+      aggregator export --format jsonl --feed Example | jq .title
+    """
+    from aggregator.export import export_jsonl, export_warc
+
+    with errors_to_exit(), obj.open_store(must_exist=True) as store:
+        feed_ids = store.feed_ids(wanted) if wanted else None
+        after = parse_when(since, utcnow()) if since else None
+        try:
+            if kind == "warc":
+                with click.open_file(str(output), "wb") as binary:
+                    count = export_warc(store.export_pages(feed_ids=feed_ids, since=after), binary)
+            else:
+                with click.open_file(str(output), "w", encoding="utf-8") as text:
+                    count = export_jsonl(store.export_articles(feed_ids=feed_ids), text)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+    what = "pages" if kind == "warc" else "articles"
+    where = "standard output" if str(output) == "-" else str(output)
+    obj.stderr.print(f"exported {count} {what} to {escape(where)}", highlight=False, soft_wrap=True)
+
+
+@cli.command()
+@click.option(
+    "--name",
+    help="A digest of feeds.yaml (its settings are the defaults), or a name to remember"
+    " for --since last.",
+)
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help='"24h", "2026-11-01", or "last" (since this digest\'s previous run; needs --name).'
+    " Default: the digest's, else 24h.",
+)
+@click.option("--until", metavar="WHEN", help="The end of the period (default: now).")
+@click.option("--feed", "feeds", multiple=True, metavar="NAME_OR_URL", help="Only this feed.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="Only feeds or articles with this tag."
+)
+@click.option("--query", metavar="QUERY", help="A saved search: only the articles it matches.")
+@click.option("--group-by", type=click.Choice(["feed", "tag"]), help="Group the stories.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(DIGEST_FORMATS)),
+    help="Default: the digest's, else md.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    help="Write it to this file (default: standard output, unless it is mailed).",
+)
+@click.option(
+    "--mail-to",
+    "mail_to",
+    multiple=True,
+    metavar="ADDR",
+    help="Mail it (multipart: text and HTML) through feeds.yaml's smtp settings.",
+)
+@click.pass_obj
+def digest(
+    obj: Context,
+    name: str | None,
+    since: str | None,
+    until: str | None,
+    feeds: tuple[str, ...],
+    tags: tuple[str, ...],
+    query: str | None,
+    group_by: str | None,
+    fmt: str | None,
+    limit: int,
+    output: Path | None,
+    mail_to: tuple[str, ...],
+) -> None:
+    """What is new in the archive: Markdown, HTML, JSON, Atom or JSON Feed, or by mail.
+
+    Near-copies are folded into their original ("also in: ..."). A named digest remembers
+    when it last ran, so `--since last` picks up where it ended.
+
+    \b
+    Example:
+      aggregator digest --since 24h --group-by feed
+      aggregator digest --name morning --since last --mail-to me@example.org
+      aggregator digest --query '"heat pump"' --format atom -o heat-pumps.atom.xml
+    """
+    from aggregator.digest import build_digest, parse_since, remember_run, render, send_digest
+
+    with errors_to_exit():
+        config = obj.config(required=False)
+        configured = next((d for d in config.digests if d.name == name), None)
+        now = utcnow()
+        with obj.open_store(must_exist=True) as store:
+            if since is None:
+                start = now - timedelta(seconds=configured.since if configured else 86400)
+            else:
+                if since.strip().lower() == "last" and not name:
+                    fail(
+                        "--since last needs --name (the digest whose last run to start from)",
+                        status=2,
+                    )
+                last = store.last_digest_run(name) if name else None
+                start = parse_since(since, now=now, last_run=last)
+            end = parse_since(until, now=now, last_run=None) if until else now
+            built = build_digest(
+                store,
+                name=name,
+                since=start,
+                until=end,
+                feeds=feeds or (configured.feeds if configured else ()),
+                tags=tags or (configured.tags if configured else ()),
+                query=query,
+                group_by=group_by,  # type: ignore[arg-type]  # click checked the choice
+                limit=limit,
+            )
+            chosen = fmt or (configured.format if configured else "md")
+            recipients = mail_to or (configured.to if configured and not output else ())
+            document = render(built, chosen)  # type: ignore[arg-type]  # a DIGEST_FORMATS value
+            if output is not None or not recipients:
+                with click.open_file(str(output or "-"), "w", encoding="utf-8") as out:
+                    out.write(document)
+            if recipients:
+                password = os.environ.get(SMTP_PASSWORD_ENV)
+                send_digest(built, smtp=config.settings.smtp, to=recipients, password=password)
+                obj.stderr.print(
+                    f"mailed {built.count} stories to {', '.join(recipients)}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            if name:
+                remember_run(store, built)
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on (0.0.0.0 in a container, to publish the port).",
+)
+@click.pass_obj
+def serve(obj: Context, port: int, host: str) -> None:
+    """Browse and search the archive in datasette, with our descriptions, facets and queries.
+
+    Canned queries: ranked search with snippets, latest articles, articles per feed per day,
+    duplicate clusters, feed health, an article's history. Safe while the daemon writes.
+
+    \b
+    Example:
+      aggregator serve
+      aggregator serve --port 8080 --host 0.0.0.0
+    """
+    from aggregator.serve import serve as run_datasette
+
+    with errors_to_exit():
+        db_path = obj.db_path()
+        obj.stderr.print(f"datasette on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
+        run_datasette(db_path, host=host, port=port)

@@ -1,0 +1,1 @@
+"""`init`, `add`, `remove`, `import-opml` and `export-opml`: the feeds you follow."""
