@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from aggregator.cli import cli
-from aggregator.store import Store
+from aggregator.store import ArchiveLock, Store
 from tests.server import TestServer
 from tests.site import NewsSite, article_page, json_feed, story
 
@@ -50,8 +50,10 @@ def test_poll_search_status(workdir: NewsSite, tmp_path: Path) -> None:
     title = workdir.titles[4]
     found = run("search", title)
     assert found.exit_code == 0
-    first = found.output.splitlines()[0]
-    assert title in first
+    rows = found.output.splitlines()
+    assert rows[0].split() == ["#", "┃", "article", "┃", "feed", "┃", "date"]
+    assert title in rows[2]  # the best match first, under the header and its rule
+    assert "\x1b[" not in found.output  # no colour when the output is not a terminal
     hits = json.loads(run("search", "--json", title).output)
     assert hits[0]["title"] == title
     assert hits[0]["snippet"]
@@ -195,3 +197,88 @@ def test_fewer_malloc_arenas_leaves_the_environment_its_say(
     monkeypatch.delenv("MALLOC_ARENA_MAX")
     _malloc.fewer_arenas()
     assert calls == ([(-8, _malloc.ARENAS)] if sys.platform.startswith("linux") else [])
+
+
+def test_quiet_poll_prints_only_the_feeds_that_failed(workdir: NewsSite, folder: Path) -> None:
+    assert run("--quiet", "poll").output == ""
+    missing = workdir.server.url("/gone.xml")
+    config = folder / "feeds.yaml"
+    config.write_text(config.read_text() + f"  - url: {missing}\n")
+    result = run("-q", "poll", "--all")
+    assert result.exit_code == 0
+    assert "Failed feeds" in result.output
+    assert missing in result.output
+    assert "not modified" not in result.output  # no totals line
+
+
+def test_poll_on_a_terminal_shows_each_feed_above_the_bar(
+    workdir: NewsSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then treats the captured streams as terminals
+    monkeypatch.setenv("COLUMNS", "200")
+    lines = CliRunner().invoke(cli, ["-v", "poll"], catch_exceptions=False).output
+    assert "✓" in lines
+    assert "/atom.xml" in lines  # a feed not polled before is named by its URL
+    assert "5 new" in lines
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_a_script_for_each_shell(shell: str) -> None:
+    result = run("completion", shell)
+    assert result.exit_code == 0
+    assert "_AGGREGATOR_COMPLETE" in result.output
+
+
+def test_shell_completion_offers_commands_and_feed_names(workdir: NewsSite, folder: Path) -> None:
+    assert run("poll", "--no-articles").exit_code == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
+
+    def complete(words: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "aggregator"],
+            cwd=folder,
+            env={
+                **env,
+                "_AGGREGATOR_COMPLETE": "bash_complete",
+                "COMP_WORDS": words,
+                "COMP_CWORD": str(len(words.split()) - 1),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+
+    assert complete("aggregator mai") == ["maintain"]
+    assert complete("aggregator search x --feed Daily") == [
+        "Daily Test Atom",
+        "Daily Test JSON",
+        "Daily Test RSS",
+    ]
+    assert complete("aggregator poll --feed http")[0].startswith(workdir.server.base)
+
+
+def test_maintain_merges_the_index_and_checks_integrity(workdir: NewsSite, folder: Path) -> None:
+    assert run("poll").exit_code == 0
+    outcome = json.loads(run("maintain", "--integrity", "--json").output)
+    assert outcome["index_merged"] is True
+    assert outcome["problems"] == []
+    text = run("maintain", "--integrity").output
+    assert "search index merged" in text
+    assert "integrity: ok" in text
+    assert run("-q", "maintain").output == ""
+
+
+def test_maintain_refuses_while_a_poll_holds_the_archive(workdir: NewsSite, folder: Path) -> None:
+    assert run("poll", "--no-articles").exit_code == 0
+    with ArchiveLock(folder / "archive" / "archive.db"):
+        result = CliRunner().invoke(cli, ["maintain"])
+    assert result.exit_code == 1
+    assert "in use" in result.output
+
+
+def test_maintain_without_an_archive_says_so(folder: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(folder / "none.db"), "maintain"])
+    assert result.exit_code == 1
+    assert "no archive" in result.output

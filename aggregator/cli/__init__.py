@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aggregator._malloc import fewer_arenas
-from aggregator.cli import _archive, _feeds, _poll, _search, _status  # noqa: F401 (registers)
+from aggregator.cli import (  # noqa: F401 (importing a module registers its commands)
+    _archive,
+    _feeds,
+    _poll,
+    _search,
+    _shell,
+    _status,
+)
 from aggregator.cli._app import cli
 
 __all__ = ["cli", "main"]

@@ -34,7 +34,13 @@ class Context:
     db_override: str | None
     stdout: Console
     stderr: Console
+    quiet: bool = False
     _config: Config | None = None
+
+    def say(self, text: str) -> None:
+        """A confirmation on standard output (rich markup), unless --quiet."""
+        if not self.quiet:
+            self.stdout.print(text, highlight=False, soft_wrap=True)
 
     def config(self, *, required: bool = True) -> Config:
         """feeds.yaml, loaded once. When not ``required`` a missing file means the defaults."""
@@ -135,6 +141,12 @@ def configure_logging(verbose: int, log_format: str, *, baseline: int = logging.
 )
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
 @click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only results and errors: no progress, no notes on stderr.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -143,7 +155,12 @@ def configure_logging(verbose: int, log_format: str, *, baseline: int = logging.
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, config_path: Path, db_path: str | None, verbose: int, log_format: str
+    ctx: click.Context,
+    config_path: Path,
+    db_path: str | None,
+    verbose: int,
+    quiet: bool,
+    log_format: str,
 ) -> None:
     """Archive every article of the feeds you follow as clean, searchable text.
 
@@ -153,6 +170,8 @@ def cli(
       aggregator poll                 # or one pass over the feeds that are due
       aggregator search "climate"     # ranked results with snippets
       aggregator status               # one row per feed
+
+    Colour and progress bars appear only on a terminal (NO_COLOR turns colour off there too).
     """
     configure_logging(verbose, log_format)
     ctx.obj = Context(
@@ -161,7 +180,8 @@ def cli(
         config_path=config_path,
         db_override=db_path,
         stdout=Console(),
-        stderr=Console(stderr=True),
+        stderr=Console(stderr=True, quiet=quiet),
+        quiet=quiet,
     )
 
 
@@ -189,3 +209,19 @@ def ago(when: datetime | None, now: datetime) -> str:
     unit = 3600 if size >= 86400 else 60 if size >= 3600 else 1  # two units are enough
     text = format_duration(max(1, round(size / unit)) * unit)
     return f"in {text}" if seconds < 0 else f"{text} ago"
+
+
+def complete_feed(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of NAME_OR_URL: the names and URLs in feeds.yaml, and the feeds'
+    own titles from the archive, that start with what was typed."""
+    root = ctx.find_root().params
+    try:
+        config = load_config(root.get("config_path") or Path("feeds.yaml"))
+        found = [name for f in config.feeds for name in (f.name, f.url) if name]
+        db_path = Path(root["db_path"]) if root.get("db_path") else database_path(config)
+        if db_path.exists():
+            with Store(db_path) as store:
+                found += [f.title for f in store.feeds() if f.title]
+    except (AggregatorError, OSError):
+        return []
+    return sorted({name for name in found if name.startswith(incomplete)})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import time
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +14,15 @@ import click
 from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
-from aggregator.cli._app import Context, cli, echo_json, errors_to_exit, fail, parse_when
+from aggregator.cli._app import (
+    Context,
+    cli,
+    complete_feed,
+    echo_json,
+    errors_to_exit,
+    fail,
+    parse_when,
+)
 from aggregator.config import DIGEST_FORMATS, SMTP_PASSWORD_ENV
 from aggregator.pipeline import utcnow
 from aggregator.store import ArchiveLock, Store
@@ -25,6 +35,7 @@ from aggregator.workers import WorkerPool
     "wanted",
     multiple=True,
     metavar="NAME_OR_URL",
+    shell_complete=complete_feed,
     help="Only the articles this feed delivered (repeatable).",
 )
 @click.option(
@@ -79,10 +90,9 @@ def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bo
     if as_json:
         echo_json(asdict(summary))
         return
-    obj.stdout.print(
+    obj.say(
         f"re-extracted {summary.articles} articles: {summary.changed} changed,"
-        f" {summary.failed} pages gave no text (those articles keep theirs)",
-        highlight=False,
+        f" {summary.failed} pages gave no text (those articles keep theirs)"
     )
 
 
@@ -107,6 +117,7 @@ def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bo
     "wanted",
     multiple=True,
     metavar="NAME_OR_URL",
+    shell_complete=complete_feed,
     help="Only what this feed delivered (repeatable).",
 )
 @click.option("--since", metavar="WHEN", help='Pages fetched since then: "7d", a date (warc).')
@@ -156,7 +167,14 @@ def export(
     " Default: the digest's, else 24h.",
 )
 @click.option("--until", metavar="WHEN", help="The end of the period (default: now).")
-@click.option("--feed", "feeds", multiple=True, metavar="NAME_OR_URL", help="Only this feed.")
+@click.option(
+    "--feed",
+    "feeds",
+    multiple=True,
+    metavar="NAME_OR_URL",
+    shell_complete=complete_feed,
+    help="Only this feed.",
+)
 @click.option(
     "--tag", "tags", multiple=True, metavar="TAG", help="Only feeds or articles with this tag."
 )
@@ -281,3 +299,57 @@ def serve(obj: Context, port: int, host: str) -> None:
         db_path = obj.db_path()
         obj.stderr.print(f"datasette on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
         run_datasette(db_path, host=host, port=port)
+
+
+@cli.command()
+@click.option(
+    "--seconds",
+    type=click.FloatRange(1, 3600),
+    default=60,
+    show_default=True,
+    help="The most time to spend merging the search index (the next run goes on).",
+)
+@click.option(
+    "--integrity", is_flag=True, help="Also check the database and the search index (slow)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_obj
+def maintain(obj: Context, seconds: float, integrity: bool, as_json: bool) -> None:
+    """Housekeeping for an archive fed by `aggregator poll` (the daemon does it every 6 h).
+
+    Merges the search index's segments (searches probe each one), refreshes the query
+    planner's statistics and folds the write-ahead log back into the database. Exit 1 when
+    --integrity finds a problem.
+
+    \b
+    Example:
+      aggregator maintain                       # e.g. daily from cron, after a poll
+      aggregator maintain --seconds 300 --integrity
+    """
+    with errors_to_exit():
+        db_path = obj.db_path()
+        if not db_path.exists():
+            fail(f"no archive at {db_path}: run `aggregator poll` first (or pass --db)")
+        with ArchiveLock(db_path), Store(db_path) as store:
+            started = time.monotonic()
+            merged = store.maintain(seconds=seconds)
+            took = time.monotonic() - started
+            problems = store.integrity_problems() if integrity else []
+    if as_json:
+        echo_json(
+            {
+                "index_merged": merged,
+                "seconds": round(took, 3),
+                "integrity_checked": integrity,
+                "problems": problems,
+            }
+        )
+    else:
+        state = "merged" if merged else "partly merged (run it again to go on)"
+        obj.say(f"search index {state} in {took:.1f} s")
+        if integrity and not problems:
+            obj.say("integrity: ok")
+        for problem in problems:
+            obj.stdout.print(f"[red]integrity:[/] {escape(problem)}", highlight=False)
+    if problems:
+        sys.exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aggregator.cli._app import Context, cli, configure_logging, echo_json, errors_to_exit
+from aggregator.cli._app import (
+    Context,
+    cli,
+    complete_feed,
+    configure_logging,
+    echo_json,
+    errors_to_exit,
+)
 from aggregator.config import Config, rewrite_feed_url
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedState
@@ -48,6 +56,7 @@ def _select_feeds(
     "wanted",
     multiple=True,
     metavar="NAME_OR_URL",
+    shell_complete=complete_feed,
     help="Poll only this feed (repeatable), due or not.",
 )
 @click.option("--all", "poll_all", is_flag=True, help="Poll every feed, due or not.")
@@ -94,7 +103,7 @@ def poll(
     if as_json:
         echo_json(_summary_json(summary))
     else:
-        _print_summary(obj.stdout, summary, skipped=len(configured) - len(feeds))
+        _print_summary(obj.stdout, summary, skipped=len(configured) - len(feeds), quiet=obj.quiet)
 
 
 def _write_moves(obj: Context, store: Store, summary: PollSummary) -> None:
@@ -117,11 +126,12 @@ def _run_poll(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"),
+        TextColumn("{task.fields[tally]}"),
         console=obj.stderr,
-        disable=not obj.stderr.is_terminal,
+        disable=not obj.stderr.is_terminal or obj.quiet,
         transient=True,
     )
+    tally = _Tally()
 
     pages = fetch_articles and config.settings.fetch_articles
 
@@ -137,12 +147,56 @@ def _run_poll(
                     pipeline.close()
 
     with progress:
-        task = progress.add_task("polling", total=len(feeds), last="")
+        task = progress.add_task("polling", total=len(feeds), tally="")
 
         def advance(result: PollResult) -> None:
-            progress.update(task, advance=1, last=escape(result.label[:40]))
+            tally.add(result)
+            if not result.ok or obj.verbose:
+                progress.console.print(_feed_line(result), highlight=False, soft_wrap=True)
+            progress.update(task, advance=1, tally=tally.line())
 
         return asyncio.run(run(advance))
+
+
+@dataclass
+class _Tally:
+    """The poll so far, for the progress bar: feeds by outcome and new articles."""
+
+    ok: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    new: int = 0
+
+    def add(self, result: PollResult) -> None:
+        if not result.ok:
+            self.failed += 1
+        elif result.not_modified:
+            self.unchanged += 1
+        else:
+            self.ok += 1
+        self.new += result.counts.new
+
+    def line(self) -> str:
+        failed = f"[red]{self.failed} failed[/]" if self.failed else "0 failed"
+        return (
+            f"[green]{self.ok} ok[/] · {self.unchanged} not modified · {failed}"
+            f" · [bold]{self.new} new articles[/]"
+        )
+
+
+def _feed_line(result: PollResult) -> str:
+    """One feed's outcome, printed above the progress bar (failures, or all with -v)."""
+    label = escape(result.label)
+    if not result.ok:
+        status = f"{result.status}: " if result.status else ""
+        return f"[red]✗ {label}[/]  {escape(status + (result.error or 'failed'))}"
+    if result.not_modified:
+        return f"[dim]= {label}  not modified[/]"
+    counts = result.counts
+    return (
+        f"[green]✓[/] {label}  {counts.new} new, {counts.updated} updated,"
+        f" {counts.duplicate} duplicate"
+    )
 
 
 def _summary_json(summary: PollSummary) -> dict[str, Any]:
@@ -172,7 +226,10 @@ def _summary_json(summary: PollSummary) -> dict[str, Any]:
     }
 
 
-def _print_summary(console: Console, summary: PollSummary, *, skipped: int) -> None:
+def _print_summary(
+    console: Console, summary: PollSummary, *, skipped: int, quiet: bool = False
+) -> None:
+    """Failed feeds as a table, then moves, retirements and the totals (unless quiet)."""
     failed = [r for r in summary.results if not r.ok]
     if failed:
         table = Table(title="Failed feeds", title_justify="left", show_edge=False)
@@ -182,6 +239,8 @@ def _print_summary(console: Console, summary: PollSummary, *, skipped: int) -> N
         for r in failed:
             table.add_row(escape(r.label), str(r.status or "-"), escape(r.error or ""))
         console.print(table)
+    if quiet:
+        return
     for r in summary.results:
         if r.ok and r.warning:
             console.print(f"[yellow]warning:[/] {escape(r.label)}: {escape(r.warning)}")
@@ -201,6 +260,7 @@ def _print_summary(console: Console, summary: PollSummary, *, skipped: int) -> N
         + f" · articles: [bold]{summary.new} new[/], {summary.updated} updated, "
         f"{summary.duplicate} duplicate · {summary.elapsed:.1f} s",
         highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -7,8 +7,9 @@ import itertools
 
 import click
 from rich.markup import escape
+from rich.table import Table
 
-from aggregator.cli._app import Context, cli, echo_json, errors_to_exit, parse_when
+from aggregator.cli._app import Context, cli, complete_feed, echo_json, errors_to_exit, parse_when
 from aggregator.models import ArticleVersion
 from aggregator.pipeline import utcnow
 from aggregator.search import search as run_search
@@ -18,7 +19,12 @@ from aggregator.search import split_snippet
 @cli.command()
 @click.argument("query")
 @click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--feed", metavar="NAME_OR_URL", help="Only articles delivered by this feed.")
+@click.option(
+    "--feed",
+    metavar="NAME_OR_URL",
+    shell_complete=complete_feed,
+    help="Only articles delivered by this feed.",
+)
 @click.option("--since", metavar="WHEN", help='Only articles since then: "24h", "7d", a date.')
 @click.option("--until", metavar="WHEN", help='Only articles before then: "24h", a date.')
 @click.option("--tag", metavar="TAG", help="Only articles with this tag (theirs or their feed's).")
@@ -97,26 +103,36 @@ def search(
     if not hits:
         obj.stderr.print("no matches")
         return
-    for number, hit in enumerate(hits, 1):
-        date = hit.published.strftime("%Y-%m-%d") if hit.published else "undated"
-        about = [escape(hit.feed or ""), date, f"#{hit.article_id}"]
+    table = Table(show_edge=False, show_lines=True, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("article", ratio=1, overflow="fold")
+    table.add_column("feed", max_width=24, overflow="fold")
+    table.add_column("date", no_wrap=True)
+    for hit in hits:
+        notes = []
         if hit.feeds > 1:
-            about.append(f"in {hit.feeds} feeds")
+            notes.append(f"in {hit.feeds} feeds")
         if hit.copies:
-            about.append(f"{hit.copies} near-cop{'y' if hit.copies == 1 else 'ies'}")
+            notes.append(f"{hit.copies} near-cop{'y' if hit.copies == 1 else 'ies'}")
         if hit.duplicate_of:
-            about.append(f"near-copy of #{hit.duplicate_of}")
-        obj.stdout.print(
-            f"[bold]{number}. {escape(hit.title or '(untitled)')}[/]  [dim]{' · '.join(about)}[/]",
-            highlight=False,
-        )
-        if hit.url:
-            obj.stdout.print(f"   [blue]{escape(hit.url)}[/]", highlight=False, soft_wrap=True)
+            notes.append(f"near-copy of #{hit.duplicate_of}")
         snippet = "".join(
             f"[bold yellow]{escape(text)}[/]" if match else escape(text)
             for text, match in split_snippet(hit.snippet.replace("\n", " "))
         )
-        obj.stdout.print(f"   {snippet}", highlight=False)
+        cell = [f"[bold]{escape(hit.title or '(untitled)')}[/]"]
+        if hit.url:
+            cell.append(f"[blue]{escape(hit.url)}[/]")
+        cell.append(snippet)
+        if notes:
+            cell.append(f"[dim]{' · '.join(notes)}[/]")
+        table.add_row(
+            str(hit.article_id),
+            "\n".join(cell),
+            escape(hit.feed or ""),
+            hit.published.strftime("%Y-%m-%d") if hit.published else "undated",
+        )
+    obj.stdout.print(table)
 
 
 @cli.command()
