@@ -69,7 +69,9 @@ def echo_json(data: object) -> None:
 
 
 def fail(message: str, *, status: int = 1) -> NoReturn:
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
     sys.exit(status)
 
 

@@ -9,20 +9,26 @@ is then read by hand, which is how every value keeps its line number. YAML alias
 
 The private submodules: ``_types`` (the settings dataclasses), ``_yaml`` (composing and
 screening the node tree), ``_reader`` (checking keys and values), ``_units`` (durations and
-sizes), ``_cron`` (digest schedules), ``_template`` (the starter file), ``_messages``.
+sizes), ``_cron`` (digest schedules), ``_template`` (the starter file), ``_edit`` (adding,
+removing and rewriting feeds in the file, keeping its layout), ``_messages``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from pathlib import Path
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
 from aggregator.config._cron import cron_weekdays
-from aggregator.config._messages import quote
+from aggregator.config._edit import (
+    AddedFeeds,
+    SkippedFeed,
+    add_feed,
+    add_feeds,
+    find_feed,
+    init_config,
+    remove_feed,
+    rewrite_feed_url,
+)
 from aggregator.config._reader import Reader
 from aggregator.config._template import DEFAULT_CONFIG_TEXT
 from aggregator.config._types import (
@@ -46,18 +52,25 @@ __all__ = [
     "DIGEST_FORMATS",
     "MAX_CONFIG_BYTES",
     "SMTP_PASSWORD_ENV",
+    "AddedFeeds",
     "Config",
     "DigestConfig",
     "FeedConfig",
     "Settings",
+    "SkippedFeed",
     "SmtpSettings",
+    "add_feed",
+    "add_feeds",
     "cron_weekdays",
     "database_path",
+    "find_feed",
     "format_duration",
+    "init_config",
     "load_config",
     "parse_config",
     "parse_duration",
     "parse_size",
+    "remove_feed",
     "rewrite_feed_url",
 ]
 
@@ -102,50 +115,6 @@ def parse_config(text: str, path: str = "feeds.yaml") -> Config:
 
 def _too_large() -> str:
     return f"the file is larger than {MAX_CONFIG_BYTES // 2**20} MiB, too large for a feeds.yaml"
-
-
-def rewrite_feed_url(path: str | os.PathLike[str], old: str, new: str) -> None:
-    """Replace a feed's ``url`` in feeds.yaml, touching nothing else (comments, order, layout).
-
-    The file is validated before and after, and replaced atomically. Raises ``ConfigError``
-    when the file does not list ``old`` or the result would not load.
-    """
-    name = os.fspath(path)
-    text = Path(path).read_text("utf-8")
-    root = compose(text, name)
-    node = _feed_url_node(root, old)
-    if node is None:
-        raise ConfigError(f"no feed with url {quote(old)} to rewrite", path=name)
-    plain = node.style in (None, "") and re.fullmatch(r"[\w:/?#\[\]@!$&'()*+,;=.~%-]+", new)
-    replacement = new if plain else json.dumps(new)
-    updated = text[: node.start_mark.index] + replacement + text[node.end_mark.index :]
-    parse_config(updated, name)
-    temporary = Path(f"{name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_text(updated, "utf-8")
-        os.chmod(temporary, Path(path).stat().st_mode & 0o7777)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _feed_url_node(root: Node | None, url: str) -> ScalarNode | None:
-    if not isinstance(root, MappingNode):
-        return None
-    for key, value in root.value:
-        if key.value != "feeds" or not isinstance(value, SequenceNode):
-            continue
-        for item in value.value:
-            if not isinstance(item, MappingNode):
-                continue
-            for field_key, field_value in item.value:
-                if (
-                    field_key.value == "url"
-                    and isinstance(field_value, ScalarNode)
-                    and field_value.value.strip() == url
-                ):
-                    return field_value
-    return None
 
 
 def database_path(config: Config) -> Path:
