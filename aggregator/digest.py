@@ -6,6 +6,13 @@ grouped by feed or tag. ``render`` writes it in one format; ``send_digest`` mail
 multipart/alternative (plain text and HTML). ``parse_since`` reads ``--since`` values, and
 ``remember_run`` records a run so that the next ``--since last`` starts where it ended.
 
+With ``problems`` a digest ends with the feed-health report of ``aggregator status
+--problems`` (``aggregator.health``), as of the end of its period, for the digest's feeds (all,
+or those its ``feeds`` and ``tags`` name): a "Feed health" section in Markdown, HTML and the
+mail's text; a ``health`` list in JSON; in Atom and JSON Feed one more entry, "Feed health",
+when there are problems (none when every feed is fine: a feed reader would show it as news
+every time), its id unique to the digest's end so that readers show each report once.
+
 Every text comes from feeds, so none is trusted: control characters are dropped when the
 digest is built, and each renderer escapes for its own syntax (the HTML is also passed through
 nh3 with an allowlist, and only http(s) links are kept anywhere).
@@ -39,6 +46,19 @@ The JSON format (``render(digest, "json")``), version 1::
             }
           ]
         }
+      ],
+      "health": [                         # only with problems: the feed-health report
+        {
+          "kind": "failing",                          # failing, retired, moved, silent,
+                                                      # validators, no-text, unlisted
+          "feed_id": 3,
+          "feed": "Example",
+          "url": "https://example.org/feed.xml",      # as feeds.yaml lists it
+          "detail": "HTTP 404 Not Found (3 failed polls in a row, since ...)",
+          "advice": "The feed is not at this address any more: ...",
+          "since": "2026-11-25T10:00:00Z",            # or null
+          "command": "aggregator remove https://example.org/feed.xml"  # or null
+        }
       ]
     }
 
@@ -56,7 +76,7 @@ import textwrap
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -67,6 +87,7 @@ import nh3
 
 from aggregator.config import SMTP_PASSWORD_ENV, SmtpSettings, parse_duration
 from aggregator.errors import ConfigError, MailError, SearchError
+from aggregator.health import KINDS, Problem, diagnose, grouped, problem_json
 from aggregator.search import with_plain_words
 from aggregator.store import Store
 from aggregator.store._digest import Carrier, Clock, Story, stories
@@ -142,6 +163,8 @@ class Digest:
     query: str | None
     group_by: GroupBy | None
     groups: tuple[DigestGroup, ...]
+    health: tuple[Problem, ...] | None = None
+    """The feed-health report (texts cleaned), when asked for (empty: every feed is fine)."""
 
     @property
     def items(self) -> tuple[DigestItem, ...]:
@@ -172,6 +195,7 @@ def build_digest(
     group_by: GroupBy | None = None,
     limit: int = DEFAULT_LIMIT,
     clock: Clock = "seen",
+    problems: bool = False,
 ) -> Digest:
     """The newest ``limit`` stories the archive got in [``since``, ``until``) (until: now).
 
@@ -179,6 +203,7 @@ def build_digest(
     (without case); ``query`` keeps the articles that match it (FTS5 syntax; a query FTS5
     rejects is searched as plain words). Given filters must all hold. ``clock="published"``
     places articles by their publication date instead of when the archive first saw them.
+    ``problems`` adds the feed-health report of the digest's feeds as of ``until``.
     Times are truncated to the second (the archive's resolution); naive ones are UTC.
 
     Raises ConfigError for an unknown feed, a period that ends before it starts or a bad
@@ -225,6 +250,31 @@ def build_digest(
         query=_line(query) if query is not None else None,
         group_by=group_by,
         groups=_grouped(found, group_by, tags),
+        health=_health(store, until, feed_ids, tags) if problems else None,
+    )
+
+
+def _health(
+    store: Store, now: datetime, feed_ids: Sequence[int] | None, tags: Sequence[str]
+) -> tuple[Problem, ...]:
+    """The problems of the feeds ``feed_ids`` names (all when None) that have one of ``tags``
+    (any when empty), their texts cleaned (feed names and server messages come from afar)."""
+    wanted = {tag.casefold() for tag in tags}
+    feeds = [
+        feed
+        for feed in store.feeds()
+        if (feed_ids is None or feed.id in feed_ids)
+        and (not wanted or wanted & {tag.casefold() for tag in feed.tags})
+    ]
+    return tuple(
+        replace(
+            problem,
+            feed=_line(problem.feed),
+            url=_line(problem.url),
+            detail=_line(problem.detail),
+            advice=_line(problem.advice),
+        )
+        for problem in diagnose(feeds, store.feed_activity(), now=now)
     )
 
 
@@ -458,7 +508,38 @@ def _markdown(digest: Digest) -> str:
                 lines += [f"Also in: {also}", ""]
     if not digest.count:
         lines += ["Nothing new.", ""]
+    if digest.health is not None:
+        lines += ["## Feed health", ""]
+        for kind, problems in grouped(digest.health):
+            lines += [f"### {_md(KINDS[kind])} ({len(problems)})", ""]
+            for problem in problems:
+                name = f"**{_md(problem.feed)}**"
+                if problem.url != problem.feed:
+                    name += f" ({_md_link(problem.url, _link(problem.url))})"
+                lines += [f"- {name}: {_md(problem.detail)}  ", f"  {_md(problem.advice)}"]
+            lines.append("")
+        if not digest.health:
+            lines += [_HEALTHY, ""]
     return "\n".join(lines)
+
+
+#: What the health section says when no feed has a problem.
+_HEALTHY = "Every feed is fine."
+
+
+def _health_lines(problems: Sequence[Problem]) -> list[str]:
+    """The health report as plain text (the mail's text part, an Atom or JSON Feed entry)."""
+    wrap = textwrap.TextWrapper(width=76, initial_indent="  ", subsequent_indent="  ")
+    lines: list[str] = []
+    for kind, members in grouped(problems):
+        lines += [f"{KINDS[kind]} ({len(members)})", ""]
+        for problem in members:
+            where = f" <{problem.url}>" if problem.url != problem.feed else ""
+            lines.append(f"* {problem.feed}{where}")
+            lines += wrap.wrap(problem.detail)
+            lines += wrap.wrap(f"What to do: {problem.advice}")
+            lines.append("")
+    return lines or [_HEALTHY, ""]
 
 
 def _plain(digest: Digest) -> str:
@@ -481,6 +562,8 @@ def _plain(digest: Digest) -> str:
             lines.append("")
     if not digest.count:
         lines.append("Nothing new.")
+    if digest.health is not None:
+        lines += ["", "== Feed health ==", "", *_health_lines(digest.health)]
     return "\n".join(lines)
 
 
@@ -559,8 +642,26 @@ def _html(digest: Digest) -> str:
             parts.append(_tag("div", "item", "".join(inner)))
     if not digest.count:
         parts.append(_tag("p", "excerpt", "Nothing new."))
+    if digest.health is not None:
+        parts += _html_health(digest.health)
     body = _CLEANER.clean(_tag("div", "page", "\n".join(parts)))
     return _DOCUMENT.format(title=_esc(digest.title), body=body)
+
+
+def _html_health(problems: Sequence[Problem]) -> list[str]:
+    parts = [_tag("h2", "h2", "Feed health")]
+    for kind, members in grouped(problems):
+        parts.append(_tag("h3", "h3", f"{_esc(KINDS[kind])} ({len(members)})"))
+        for problem in members:
+            inner = [_tag("p", "excerpt", _a(problem.feed, _link(problem.url)))]
+            if problem.url != problem.feed:
+                inner.append(_tag("p", "about", _esc(problem.url)))
+            inner.append(_tag("p", "excerpt", _esc(problem.detail)))
+            inner.append(_tag("p", "also", f"What to do: {_esc(problem.advice)}"))
+            parts.append(_tag("div", "item", "".join(inner)))
+    if not problems:
+        parts.append(_tag("p", "excerpt", _HEALTHY))
+    return parts
 
 
 def _json(digest: Digest) -> str:
@@ -578,6 +679,8 @@ def _json(digest: Digest) -> str:
             for group in digest.groups
         ],
     }
+    if digest.health is not None:
+        data["health"] = [problem_json(problem) for problem in digest.health]
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -609,6 +712,17 @@ def _feed_id(digest: Digest) -> str:
 
 def _entry_id(item: DigestItem) -> str:
     return f"urn:aggregator:article:{item.id}"
+
+
+def _health_entry(digest: Digest) -> tuple[str, str, str] | None:
+    """The feed-health entry of an Atom or JSON Feed digest: id, title, text (None without
+    problems: a report that all is fine would come up as news at every run)."""
+    if not digest.health:
+        return None
+    feeds = len({problem.feed_id for problem in digest.health})
+    title = f"Feed health: {feeds} feed{'s' if feeds != 1 else ''} need attention"
+    entry_id = f"{_feed_id(digest)}/health/{_rfc3339(digest.until)}"
+    return entry_id, title, "\n".join(_health_lines(digest.health)).strip()
 
 
 def _entry_text(item: DigestItem) -> str:
@@ -649,6 +763,13 @@ def _atom(digest: Digest) -> str:
         for tag in item.tags:
             add(entry, "category", term=tag)
         add(entry, "content", _entry_text(item) or item.title, type="text")
+    if (health := _health_entry(digest)) is not None:
+        entry_id, title, text = health
+        entry = ET.SubElement(feed, "entry")
+        add(entry, "id", entry_id)
+        add(entry, "title", title, type="text")
+        add(entry, "updated", _rfc3339(digest.until))
+        add(entry, "content", text, type="text")
     ET.indent(feed)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, "unicode") + "\n"
 
@@ -673,6 +794,17 @@ def _jsonfeed(digest: Digest) -> str:
         }
         for item in digest.items
     ]
+    if (health := _health_entry(digest)) is not None:
+        entry_id, title, text = health
+        items.append(
+            {
+                "id": entry_id,
+                "title": title,
+                "content_text": text,
+                "date_published": _rfc3339(digest.until),
+                "_aggregator": {"health": [problem_json(p) for p in digest.health or ()]},
+            }
+        )
     data = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": digest.title,

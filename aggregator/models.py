@@ -280,6 +280,8 @@ class FeedPoll:
     """Entries the feed still carries unchanged (their sightings' ``last_seen`` moves)."""
     saved_at: datetime | None = None
     """When the articles are saved (``first_seen``); None: the time of saving."""
+    outcome: str = ""
+    """How the poll went, for the health report: a ``health.Mark`` (kept in ``recent_polls``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -297,6 +299,8 @@ class FeedFailure:
     """A server's Retry-After: no poll before then, not even ``poll --all``."""
     retire: str | None = None
     """Set when the feed is gone for good (410): why."""
+    outcome: str = ""
+    """The kind of failure, for the health report: a ``health.Mark`` (kept in ``recent_polls``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -339,6 +343,10 @@ class FeedState:
     body_sha256: str | None = None
     retired_at: datetime | None = None
     last_success_at: datetime | None = None
+    failing_since: datetime | None = None
+    """When the current run of failed polls began (None: the last poll succeeded)."""
+    recent_polls: str = ""
+    """How its last polls went, oldest first: a ``health.Mark`` letter each."""
 
     @property
     def label(self) -> str:

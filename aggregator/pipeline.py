@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
-from aggregator import boilerplate, schedule
+from aggregator import boilerplate, health, schedule
 from aggregator.boilerplate import site_of
 from aggregator.config import Config, FeedConfig
 from aggregator.errors import (
@@ -257,8 +257,10 @@ def _feed_poll(
     now: datetime,
     result: FetchResult,
     decision: schedule.Decision,
+    *,
+    same_body: bool,
 ) -> FeedPoll:
-    """What every successful fetch saves: validators, the schedule, a move."""
+    """What every successful fetch saves: validators, the schedule, a move, how it went."""
     assert decision.next_poll_at is not None, "only failures retire a feed"
     return FeedPoll(
         feed_id=feed.id,
@@ -270,6 +272,7 @@ def _feed_poll(
         next_poll_reason=decision.reason,
         interval=decision.interval,
         moved_to=result.permanent_redirect,
+        outcome=health.poll_mark(feed, result, same_body=same_body),
     )
 
 
@@ -370,7 +373,7 @@ class Pipeline:
             # Nothing changed (a 304, or the same bytes under validators that lie): no parsing.
             times = await self.store_call(self.store.entry_times, feed.id)
             decision = self._decide(feed, now, cache_seconds, times, stored_hint=feed.hint_interval)
-            poll = _feed_poll(feed, now, result, decision)
+            poll = _feed_poll(feed, now, result, decision, same_body=True)
             await self.store_call(self.store.save_poll, poll)
             log.info("event=unchanged feed=%s status=%d", feed.url, result.status)
             return self._ok(feed, poll, started, not_modified=True)
@@ -459,7 +462,7 @@ class Pipeline:
             feed, now, cache_seconds, times, ttl=parsed.ttl, update_interval=parsed.update_interval
         )
         poll = replace(
-            _feed_poll(feed, now, result, decision),
+            _feed_poll(feed, now, result, decision, same_body=False),
             body_sha256=body_sha256,
             parsed=True,
             hint_interval=hint,
@@ -690,6 +693,7 @@ class Pipeline:
             error_score=score,
             not_before=decision.not_before,
             retire=decision.retire,
+            outcome=health.failure_mark(exc),
         )
         store_failed = isinstance(exc, StoreError)
         try:

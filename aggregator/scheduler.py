@@ -323,17 +323,24 @@ def scheduled_digest(store: Store, digest: DigestConfig, *, now: datetime) -> Di
     last = store.last_digest_run(digest.name)
     since = last if last is not None else now - timedelta(seconds=digest.since)
     return build_digest(
-        store, name=digest.name, since=since, until=now, feeds=digest.feeds, tags=digest.tags
+        store,
+        name=digest.name,
+        since=since,
+        until=now,
+        feeds=digest.feeds,
+        tags=digest.tags,
+        problems=digest.problems,
     )
 
 
 def deliver_digest(built: Digest, config: Config, digest: DigestConfig, *, folder: Path) -> str:
-    """Mail a built digest to its ``to`` (not when it is empty), or write it into ``folder``.
+    """Mail a built digest to its ``to`` (not when it has neither stories nor feed-health
+    problems to report), or write it into ``folder``.
 
     Returns what was done, for the log. Raises AggregatorError.
     """
     fmt = digest.format
-    if digest.to and built.count:
+    if digest.to and (built.count or built.health):
         password = os.environ.get(SMTP_PASSWORD_ENV)
         send_digest(built, smtp=config.settings.smtp, to=digest.to, password=password)
         return f"stories={built.count} mailed_to={','.join(digest.to)}"

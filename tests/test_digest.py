@@ -878,3 +878,139 @@ def test_a_crontab_schedule_fires_on_the_days_cron_means() -> None:
     sunday = cron_trigger("30 8 * * 0").get_next_fire_time(None, saturday)
     assert sunday is not None
     assert sunday.strftime("%a %H:%M") == "Sun 08:30"
+
+
+# --- the feed-health section ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sick_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """Feeds with every kind of problem, polled from a real local server (tests/test_health)."""
+    from tests.test_health import make_sick_archive
+
+    with TestServer() as server:
+        sick = make_sick_archive(server, tmp_path_factory.mktemp("sick"))
+        with Store(sick.db) as s:
+            yield s
+
+
+def health_digest(store: Store, **options: Any) -> Digest:
+    from tests.test_health import NOW
+
+    return build_digest(store, since=NOW - DAY, until=NOW, problems=True, **options)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_digest_ends_with_the_feed_health_report(sick_archive: Store, fmt: str) -> None:
+    digest = health_digest(sick_archive)
+    assert digest.health is not None
+    assert len(digest.health) == 10
+    text = render(digest, fmt)  # type: ignore[arg-type]
+    if fmt == "md":
+        assert "## Feed health\n\n### Failing (2)\n\n- **" in text
+        rendered = MarkdownIt("commonmark").render(text)
+        # The archive still lists the feed dropped from feeds.yaml (no poll since): the
+        # digest goes by the archive, where its validators are the problem.
+        assert "<h3>Validators that do not help (3)</h3>" in rendered
+        assert "recognised by its hash and not parsed again" in rendered
+    elif fmt == "html":
+        for tag, attrs in tags_of(text):  # check_html's, but its links are http here
+            assert tag in BODY_TAGS | {"html", "head", "meta", "title", "body"}
+            assert tag not in BODY_TAGS or attrs.get("style")
+        assert ">Feed health</h2>" in text
+        assert ">Retired (410 Gone) (1)</h3>" in text
+        assert "What to do: If the feed is back, poll it again" in text
+    elif fmt == "json":
+        health = json.loads(text)["health"]
+        assert [p["kind"] for p in health][:3] == ["failing", "failing", "retired"]
+        assert health[2]["command"].startswith("aggregator revive http://127.0.0.1:")
+    else:
+        entries = (
+            feedparser.parse(text.encode()).entries if fmt == "atom" else json.loads(text)["items"]
+        )
+        *stories, report = entries
+        assert report["title"] == "Feed health: 10 feeds need attention"
+        assert report["id"].endswith(f"/health/{digest.until:%Y-%m-%dT%H:%M:%SZ}")
+        content = report["content"][0]["value"] if fmt == "atom" else report["content_text"]
+        assert content.startswith("Failing (2)\n\n* http://127.0.0.1:")
+        assert "What to do: Write the new address into feeds.yaml" in content
+        assert len(stories) == digest.count
+
+
+def test_the_mail_has_the_report_in_its_text_part(sick_archive: Store, smtp_server: Any) -> None:
+    mailbox, port = smtp_server()
+    digest = health_digest(sick_archive)
+    send_digest(
+        digest, smtp=SmtpSettings(host="127.0.0.1", port=port), to=["me@x.org"], password=None
+    )
+    plain, rich = mailbox.message().iter_parts()
+    text = plain.get_content().replace("\r\n", "\n")
+    assert "\n== Feed health ==\n\nFailing (2)\n\n* http://127.0.0.1:" in text
+    assert "Silent (2)" in text
+    assert "Feed health" in rich.get_content()
+
+
+def test_the_report_covers_the_digests_feeds_and_says_when_all_is_well(
+    sick_archive: Store, store: Store
+) -> None:
+    one = health_digest(sick_archive, feeds=["Stubborn"])
+    assert [(p.feed, p.kind) for p in one.health or ()] == [("Stubborn", "validators")]
+    assert health_digest(sick_archive, tags=["nowhere"]).health == ()
+    assert "health" not in json.loads(render(build_digest(sick_archive, since=T - DAY), "json"))
+
+    fine = build_digest(store, since=T - DAY, until=T, problems=True, tags=["news"])
+    assert fine.health == ()  # Alpha and Beta: polled, listed, with recent articles
+    assert render(fine, "md").endswith("## Feed health\n\nEvery feed is fine.\n")
+    assert "Every feed is fine." in render(fine, "html")
+    assert json.loads(render(fine, "json"))["health"] == []
+    # No entry in a feed when all is well: it would come up as news at every run.
+    assert len(feedparser.parse(render(fine, "atom").encode()).entries) == fine.count
+    assert len(json.loads(render(fine, "jsonfeed"))["items"]) == fine.count
+
+
+def test_a_configured_digest_may_ask_for_the_report() -> None:
+    config = parse_config("digests:\n  - name: d\n    problems: true\n  - name: e\n")
+    assert [d.problems for d in config.digests] == [True, False]
+    with pytest.raises(ConfigError, match=r"digests\[0\]\.problems"):
+        parse_config("digests:\n  - name: d\n    problems: often\n")
+
+
+def test_digest_problems_option_and_config_key(sick_archive: Store, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from aggregator.cli import cli
+
+    config = tmp_path / "feeds.yaml"
+    config.write_text("digests:\n  - name: weekly\n    problems: true\n  - name: plain\n")
+    where = ["--config", str(config), "--db", str(sick_archive.path)]
+
+    def health(*args: str) -> object:
+        done = CliRunner().invoke(
+            cli, [*where, "digest", "--format", "json", *args], catch_exceptions=False
+        )
+        assert done.exit_code == 0, done.output
+        return json.loads(done.output).get("health")
+
+    assert health() is None
+    assert len(health("--problems")) == 10  # type: ignore[arg-type]
+    assert len(health("--name", "weekly")) == 10  # type: ignore[arg-type]
+    assert health("--name", "plain") is None
+
+
+def test_a_scheduled_digest_mails_the_report_even_with_no_stories(
+    sick_archive: Store, smtp_server: Any, tmp_path: Path
+) -> None:
+    from aggregator.config import Config, DigestConfig, Settings
+    from aggregator.scheduler import deliver_digest, scheduled_digest
+    from tests.test_health import NOW
+
+    mailbox, port = smtp_server()
+    quiet_week = NOW + timedelta(days=400)  # long after the last story
+    digest = DigestConfig(name="health", to=("me@x.org",), problems=True)
+    built = scheduled_digest(sick_archive, digest, now=quiet_week)
+    assert built.count == 0
+    assert built.health
+    config = Config(settings=Settings(smtp=SmtpSettings(host="127.0.0.1", port=port)))
+    done = deliver_digest(built, config, digest, folder=tmp_path)
+    assert "mailed_to=me@x.org" in done
+    assert "Feed health" in mailbox.message().get_body(("plain",)).get_content()

@@ -246,6 +246,56 @@ def test_migration_2_upgrades_a_version_1_archive_in_place(tmp_path: Path) -> No
         assert s.integrity_problems() == []
 
 
+def test_migration_10_keeps_how_the_last_polls_went_and_since_when_a_feed_fails(
+    tmp_path: Path,
+) -> None:
+    from aggregator.store._schema import MIGRATIONS
+
+    path = tmp_path / "v9.db"
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:9]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 9")
+    conn.execute(
+        "INSERT INTO feeds (url, error_count, last_status, last_error, added_at) VALUES"
+        " ('https://a.example/feed', 2, 404, 'HTTP 404 Not Found', '2026-01-01T00:00:00Z')"
+    )
+    conn.commit()
+    conn.close()
+
+    failure = FeedFailure(
+        feed_id=1,
+        polled_at=NOW,
+        error="HTTP 404 Not Found",
+        status=404,
+        next_poll_at=NOW + timedelta(hours=1),
+        next_poll_reason="backoff",
+        error_score=1.0,
+        outcome="h",
+    )
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        (feed,) = s.feeds()
+        assert (feed.error_count, feed.failing_since, feed.recent_polls) == (2, None, "")
+        s.record_failure(failure)  # the run of failures began before the marks were kept
+        assert (s.feeds()[0].failing_since, s.feeds()[0].recent_polls) == (None, "h")
+        s.save_poll(replace(poll(1), outcome="c"))
+        assert (s.feeds()[0].failing_since, s.feeds()[0].recent_polls) == (None, "hc")
+        for hours in (1, 2):
+            s.record_failure(replace(failure, polled_at=NOW + timedelta(hours=hours)))
+        (feed,) = s.feeds()
+        assert (feed.error_count, feed.failing_since) == (2, NOW + timedelta(hours=1))
+        assert feed.recent_polls == "hchh"
+        for _ in range(10):
+            s.save_poll(replace(poll(1), outcome="3"))
+            s.save_poll(replace(poll(1), outcome="i"))
+        assert s.feeds()[0].recent_polls == "3i" * 10  # the last 20
+        s.record_failure(replace(failure, retire="410 Gone", outcome="h"))
+        s.revive(1)
+        (feed,) = s.feeds()
+        assert (feed.error_count, feed.failing_since, feed.disabled_reason) == (0, None, None)
+
+
 # --- near-copies ------------------------------------------------------------------------------
 
 

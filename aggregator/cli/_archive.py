@@ -181,6 +181,12 @@ def export(
 @click.option("--query", metavar="QUERY", help="A saved search: only the articles it matches.")
 @click.option("--group-by", type=click.Choice(["feed", "tag"]), help="Group the stories.")
 @click.option(
+    "--problems",
+    is_flag=True,
+    help="End it with the feed-health report (aggregator status --problems). Default: the"
+    " digest's.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(list(DIGEST_FORMATS)),
@@ -210,6 +216,7 @@ def digest(
     tags: tuple[str, ...],
     query: str | None,
     group_by: str | None,
+    problems: bool,
     fmt: str | None,
     limit: int,
     output: Path | None,
@@ -225,6 +232,7 @@ def digest(
       aggregator digest --since 24h --group-by feed
       aggregator digest --name morning --since last --mail-to me@example.org
       aggregator digest --query '"heat pump"' --format atom -o heat-pumps.atom.xml
+      aggregator digest --since 7d --problems --format html -o week.html
     """
     from aggregator.digest import build_digest, parse_since, remember_run, render, send_digest
 
@@ -254,6 +262,7 @@ def digest(
                 query=query,
                 group_by=group_by,  # type: ignore[arg-type]  # click checked the choice
                 limit=limit,
+                problems=problems or (configured.problems if configured else False),
             )
             chosen = fmt or (configured.format if configured else "md")
             recipients = mail_to or (configured.to if configured and not output else ())

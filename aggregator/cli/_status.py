@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
+import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,11 +12,32 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aggregator.cli._app import Context, ago, cli, echo_json, errors_to_exit, fail
+from aggregator.cli._app import (
+    Context,
+    ago,
+    cli,
+    complete_feed,
+    echo_json,
+    errors_to_exit,
+    fail,
+)
 from aggregator.config import parse_duration
+from aggregator.errors import ConfigError
+from aggregator.health import KINDS, Kind, Problem, diagnose, grouped, problem_json
 from aggregator.models import FeedState
 from aggregator.pipeline import utcnow
 from aggregator.store import Store
+
+#: The colour of each kind of problem's heading.
+_COLOURS: dict[Kind, str] = {
+    "failing": "red",
+    "retired": "red",
+    "moved": "yellow",
+    "silent": "yellow",
+    "validators": "cyan",
+    "no-text": "cyan",
+    "unlisted": "cyan",
+}
 
 
 def _state(feed: FeedState, now: datetime) -> str:
@@ -51,6 +72,11 @@ def _check_daemon(obj: Context, store: Store, max_age: float) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @click.option(
+    "--problems",
+    is_flag=True,
+    help="Only the feeds that need attention, by problem, each with what to do.",
+)
+@click.option(
     "--check",
     is_flag=True,
     help="Exit 0 if the daemon has polled recently, else 1 (for health checks).",
@@ -63,16 +89,24 @@ def _check_daemon(obj: Context, store: Store, max_age: float) -> None:
     help="With --check: how recent the daemon's last poll must be.",
 )
 @click.pass_obj
-def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
+def status(obj: Context, as_json: bool, problems: bool, check: bool, max_age: str) -> None:
     """One row per feed: state, last and next poll (and why), HTTP status, articles, errors.
 
     "text from page" counts the articles whose text came from their page (not the feed), and
     how many times longer that text is than the feed's own, on average; feeds whose pages
     gave no text are listed below the table, with the last reason.
 
+    --problems is the feed-health report: the feeds that fail (since when, how often, the
+    last error), moved permanently, are retired (410 Gone), went silent (no new entry for
+    four times their usual gap, and at least 30 days), whose servers make conditional
+    requests useless (a 200 with the same feed although we sent its ETag or Last-Modified),
+    whose pages give no text, or that feeds.yaml no longer lists; each with what to do.
+    It is a report: the exit status is 0 whatever it finds.
+
     \b
     Example:
       aggregator status
+      aggregator status --problems
       aggregator status --json | jq '.[] | select(.error_count > 0)'
       aggregator status --check        # the Docker HEALTHCHECK
     """
@@ -81,9 +115,21 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
             _check_daemon(obj, store, parse_duration(max_age))
             return
         feeds = store.feeds()
-        extraction = store.extraction_stats()
-        learned = store.learned_boilerplate()
+        activity = store.feed_activity()
+        if not problems:
+            extraction = store.extraction_stats()
+            learned = store.learned_boilerplate()
     now = utcnow()
+    found = diagnose(feeds, activity, now=now, listed=_listed(obj))
+    if problems:
+        if as_json:
+            echo_json([problem_json(p) for p in found])
+        else:
+            _print_problems(obj.stdout, found, feeds)
+        return
+    kinds: dict[int, list[str]] = {}
+    for problem in found:
+        kinds.setdefault(problem.feed_id, []).append(problem.kind)
     if as_json:
         echo_json(
             [
@@ -105,6 +151,7 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
                     "last_error": f.last_error,
                     "disabled_reason": f.disabled_reason,
                     "extraction": extraction.get(f.id, {}),
+                    "problems": kinds.get(f.id, []),
                 }
                 for f in feeds
             ]
@@ -144,19 +191,6 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
             escape(f.last_error or ""),
         )
     obj.stdout.print(table)
-    for f in feeds:
-        if f.disabled_reason:
-            obj.stdout.print(
-                f"[red]retired:[/] {escape(f.label)} ({escape(f.disabled_reason)}); "
-                f"poll it again with: aggregator revive {escape(shlex.quote(f.url))}",
-                highlight=False,
-            )
-        elif f.fetch_url:
-            obj.stdout.print(
-                f"[yellow]moved:[/] {escape(f.label)} is now at {escape(f.fetch_url)}; "
-                "`aggregator poll --update-config` writes it into feeds.yaml",
-                highlight=False,
-            )
     _print_extraction_problems(obj.stdout, feeds, extraction)
     if learned:
         sites = len({row["site"] for row in learned})
@@ -165,6 +199,64 @@ def status(obj: Context, as_json: bool, check: bool, max_age: str) -> None:
             " (see them with: aggregator boilerplate)",
             highlight=False,
         )
+    if found:
+        counts = ", ".join(f"{len(members)} {kind}" for kind, members in grouped(found))
+        obj.stdout.print(
+            f"[yellow]{_need_attention(len(kinds))}[/] ({counts}):"
+            " see aggregator status --problems",
+            highlight=False,
+        )
+
+
+def _need_attention(count: int) -> str:
+    return "1 feed needs attention" if count == 1 else f"{count} feeds need attention"
+
+
+def _listed(obj: Context) -> set[str] | None:
+    """The URLs feeds.yaml lists; None when it is missing or unreadable (the archive's own
+    record of the last poll's feeds.yaml then says which feeds it lists)."""
+    if not obj.config_path.exists():
+        return None
+    try:
+        return {feed.url for feed in obj.config().feeds}
+    except ConfigError:
+        return None
+
+
+def _print_problems(console: Console, found: Sequence[Problem], feeds: Sequence[FeedState]) -> None:
+    """The health report: a heading per kind of problem, then each feed with what is wrong,
+    what to do and the command that does it (when there is one), wrapped under it."""
+    if not feeds:
+        console.print("No feeds in the archive yet: run aggregator poll.", highlight=False)
+        return
+    if not found:
+        every = "The feed is" if len(feeds) == 1 else f"All {len(feeds)} feeds are"
+        console.print(f"[green]{every} healthy.[/]", highlight=False)
+        return
+    wrap = textwrap.TextWrapper(
+        max(40, console.width),
+        subsequent_indent="    ",
+        break_long_words=False,  # URLs and commands stay whole
+        break_on_hyphens=False,
+    )
+    for kind, members in grouped(found):
+        colour = _COLOURS[kind]
+        console.print(f"[bold {colour}]{KINDS[kind]}[/] ({len(members)})", highlight=False)
+        for problem in members:
+            where = f"  [dim]{escape(problem.url)}[/]" if problem.url != problem.feed else ""
+            console.print(
+                f"  [bold]{escape(problem.feed)}[/]{where}", highlight=False, soft_wrap=True
+            )
+            detail = wrap.wrap("    " + problem.detail)
+            first, *rest = wrap.wrap("  → " + problem.advice)
+            lines = [*map(escape, detail), f"  [{colour}]→[/] {escape(first[4:])}"]
+            if problem.command and problem.command not in problem.advice:
+                rest.append(f"    {problem.command}")
+            for line in [*lines, *map(escape, rest)]:
+                console.print(line, highlight=False, soft_wrap=True)
+        console.print()
+    affected = len({p.feed_id for p in found})
+    console.print(f"{_need_attention(affected)} (of {len(feeds)}).", highlight=False)
 
 
 def _text_from_page(stats: dict[str, Any] | None) -> str:
@@ -195,7 +287,7 @@ def _print_extraction_problems(
 
 
 @cli.command()
-@click.argument("feed", metavar="NAME_OR_URL")
+@click.argument("feed", metavar="NAME_OR_URL", shell_complete=complete_feed)
 @click.pass_obj
 def revive(obj: Context, feed: str) -> None:
     """Poll a retired feed (one that answered 410 Gone) again, from the next poll on.
@@ -210,7 +302,7 @@ def revive(obj: Context, feed: str) -> None:
             fail(f"no feed named or at {feed!r} in the archive", status=2)
         for match in matches:
             store.revive(match.id)
-            obj.stdout.print(f"revived: {escape(match.label)} is polled at the next poll")
+            obj.say(f"revived: {escape(match.label)} is polled at the next poll")
 
 
 @cli.command()

@@ -47,7 +47,7 @@ _SETTINGS_KEYS: Final = (
 )
 _SMTP_KEYS: Final = ("host", "port", "starttls", "username", "from")
 _FEED_KEYS: Final = ("url", "name", "tags", "interval")
-_DIGEST_KEYS: Final = ("name", "schedule", "since", "format", "to", "feeds", "tags")
+_DIGEST_KEYS: Final = ("name", "schedule", "since", "format", "to", "feeds", "tags", "problems")
 
 _WHITESPACE: Final = re.compile(r"\s")
 _T = TypeVar("_T")
@@ -169,6 +169,7 @@ class Reader:
                 to=self.get(fields, "to", self.addresses, ()),
                 feeds=self.get(fields, "feeds", self.texts, ()),
                 tags=self.get(fields, "tags", self.texts, ()),
+                problems=self.get(fields, "problems", self.boolean, default.problems),
             )
             self.unique(fields, digest.name, name_lines, "digest")
             digests.append(digest)

@@ -57,6 +57,7 @@ digests:
   #   to: me@example.org    # one address or a list
   #   feeds: [Example]      # only these feeds, by name or URL
   #   tags: [news]          # only feeds with these tags
+  #   problems: true        # end with the feed-health report (default false)
 
 # Feeds, one entry each (kept last: `aggregator add` appends here).
 feeds:

@@ -66,6 +66,8 @@ class DigestConfig:
     to: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    problems: bool = False
+    """Whether the digest ends with the feed-health report (``aggregator status --problems``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

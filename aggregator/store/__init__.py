@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from aggregator.boilerplate import LearnedLine, learn
 from aggregator.config import FeedConfig
 from aggregator.errors import ConfigError, SearchError, StoreError
+from aggregator.health import RECENT_POLLS, FeedActivity
 from aggregator.models import (
     HIGHLIGHT,
     ArticleRecord,
@@ -39,7 +40,7 @@ from aggregator.models import (
     SearchHit,
 )
 from aggregator.pages import compress_page, decompress_page
-from aggregator.store import _export, _sites
+from aggregator.store import _export, _health, _sites
 from aggregator.store._articles import save_articles, save_reextracted
 from aggregator.store._export import ArchivedPage, ExportedArticle
 from aggregator.store._schema import MIGRATIONS, SCHEMA_VERSION, from_db_time, to_db_time
@@ -326,7 +327,8 @@ class Store:
             return [_feed_state(dict(zip(columns, row, strict=True))) for row in rows]
 
     def record_failure(self, failure: FeedFailure) -> None:
-        """Note a failed poll; validators, title and articles stay as they were."""
+        """Note a failed poll; validators, title and articles stay as they were. The first
+        failure after a success starts the feed's ``failing_since``."""
         with self._errors("recording a failed poll"), self._transaction() as conn:
             conn.execute(
                 """
@@ -334,7 +336,9 @@ class Store:
                     error_count = error_count + 1, error_score = ?, next_poll_at = ?,
                     next_poll_reason = ?, not_before = ?,
                     disabled_reason = coalesce(?, disabled_reason),
-                    retired_at = CASE WHEN ? IS NULL THEN retired_at ELSE ? END
+                    retired_at = CASE WHEN ? IS NULL THEN retired_at ELSE ? END,
+                    failing_since = CASE WHEN error_count = 0 THEN ? ELSE failing_since END,
+                    recent_polls = substr(recent_polls || ?, -?)
                 WHERE id = ?
                 """,
                 (
@@ -348,6 +352,9 @@ class Store:
                     failure.retire,
                     failure.retire,
                     to_db_time(failure.polled_at),
+                    to_db_time(failure.polled_at),
+                    failure.outcome,
+                    RECENT_POLLS,
                     failure.feed_id,
                 ),
             )
@@ -359,7 +366,7 @@ class Store:
                 """
                 UPDATE feeds SET disabled_reason = NULL, retired_at = NULL, error_count = 0,
                     error_score = 0, next_poll_at = NULL, next_poll_reason = 'revived',
-                    not_before = NULL
+                    not_before = NULL, failing_since = NULL
                 WHERE id = ?
                 """,
                 (feed_id,),
@@ -504,7 +511,8 @@ class Store:
                     hint_interval = CASE WHEN ? THEN ? ELSE hint_interval END,
                     body_sha256 = coalesce(?, body_sha256),
                     moved_at = CASE WHEN ? IS NULL OR ? IS fetch_url THEN moved_at ELSE ? END,
-                    fetch_url = coalesce(?, fetch_url)
+                    fetch_url = coalesce(?, fetch_url), failing_since = NULL,
+                    recent_polls = substr(recent_polls || ?, -?)
                 WHERE id = ?
                 """,
                 (
@@ -526,6 +534,8 @@ class Store:
                     poll.moved_to,
                     polled,
                     poll.moved_to,
+                    poll.outcome,
+                    RECENT_POLLS,
                     poll.feed_id,
                 ),
             )
@@ -803,6 +813,12 @@ class Store:
         )
         return {row.pop("feed_id"): row for row in rows}
 
+    def feed_activity(self) -> dict[int, FeedActivity]:
+        """Per feed: when its recent entries appeared and how its recent pages fared (what
+        ``aggregator.health.diagnose`` needs beyond the feeds' rows)."""
+        with self._errors("reading the feeds' recent activity"):
+            return _health.feed_activity(self.conn)
+
     def reextract_jobs(
         self,
         *,
@@ -951,6 +967,8 @@ def _feed_state(row: dict[str, Any]) -> FeedState:
         body_sha256=row["body_sha256"],
         retired_at=from_db_time(row["retired_at"]),
         last_success_at=from_db_time(row["last_success_at"]),
+        failing_since=from_db_time(row["failing_since"]),
+        recent_polls=row["recent_polls"],
     )
 
 

@@ -338,6 +338,18 @@ def _migration_9(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('usermerge', 2)")
 
 
+def _migration_10(conn: sqlite3.Connection) -> None:
+    """Feed health: when a feed's current run of failed polls began, and how its last polls
+    went, a letter each (``aggregator.health.Mark``; empty for the polls before)."""
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+        ALTER TABLE feeds ADD COLUMN recent_polls TEXT NOT NULL DEFAULT '';
+        """,
+    )
+
+
 #: Numbered migrations: ``MIGRATIONS[n - 1]`` upgrades a database from version n-1 to n.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
@@ -349,6 +361,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
