@@ -47,7 +47,7 @@ from aggregator.digest import (
 from aggregator.errors import AggregatorError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedState
-from aggregator.pipeline import Pipeline, PollResult, utcnow
+from aggregator.pipeline import Pipeline, utcnow
 from aggregator.store import ArchiveLock, Store
 from aggregator.workers import WorkerPool
 
@@ -219,25 +219,25 @@ class Daemon:
                 pause = min(STORE_RETRY_SECONDS, 10 * self.tick_seconds)
                 self._store_down_until = self.clock() + timedelta(seconds=pause)
                 log.error("event=archive_failed error=%r retry_in=%gs", result.error, pause)
-            if result.moved_to and self.update_config:
-                await self._adopt_move(result)
+            moved_to = result.moved_to or feed.fetch_url  # this poll's move, or an earlier one
+            if moved_to and self.update_config:
+                await self._adopt_move(feed, moved_to)
         except Exception:
             log.exception("event=poll_task_failed feed=%s", feed.url)
         finally:
             self._inflight.pop(feed.id, None)
 
-    async def _adopt_move(self, result: PollResult) -> None:
-        """--update-config: write a permanently moved feed's new URL into feeds.yaml."""
+    async def _adopt_move(self, feed: FeedState, moved_to: str) -> None:
+        """--update-config: write a permanently moved feed's new URL into feeds.yaml (a move
+        seen by this poll, or by one before the daemon was started with the option)."""
         pipeline, store = self._live
-        if result.moved_to is None:
-            return
         try:
-            rewrite_feed_url(self.config_path, result.url, result.moved_to)
-            await pipeline.store_call(store.adopt_moved_url, result.feed_id)
+            rewrite_feed_url(self.config_path, feed.url, moved_to)
+            await pipeline.store_call(store.adopt_moved_url, feed.id)
         except (AggregatorError, OSError) as exc:
-            log.error("event=update_config_failed feed=%s error=%r", result.url, str(exc))
+            log.error("event=update_config_failed feed=%s error=%r", feed.url, str(exc))
             return
-        log.info("event=config_updated feed=%s new_url=%s", result.url, result.moved_to)
+        log.info("event=config_updated feed=%s new_url=%s", feed.url, moved_to)
 
     async def _reload_if_changed(self) -> None:
         stamp = _stamp(self.config_path)

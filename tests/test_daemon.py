@@ -55,13 +55,13 @@ def write_config(folder: Path, server: TestServer, *urls: str) -> Path:
 class Daemon:
     """`python -m aggregator run` in ``folder``, its stderr captured to a file."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *options: str) -> None:
         self.folder = folder
         self.log = folder / "daemon.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "aggregator", "run", "--tick", "0.2"],
+                [sys.executable, "-m", "aggregator", "run", "--tick", "0.2", *options],
                 cwd=folder,
                 env=env,
                 stdout=log,
@@ -84,11 +84,11 @@ class Daemon:
 
 
 @pytest.fixture
-def daemons(tmp_path: Path) -> Iterator[Callable[[], Daemon]]:
+def daemons(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
 
-    def start() -> Daemon:
-        daemon = Daemon(tmp_path)
+    def start(*options: str) -> Daemon:
+        daemon = Daemon(tmp_path, *options)
         started.append(daemon)
         return daemon
 
@@ -301,6 +301,43 @@ def test_update_config_rewrites_a_moved_feed_in_feeds_yaml(
     with Store(tmp_path / "archive" / "archive.db") as store:
         (feed,) = store.feeds()
     assert (feed.url, feed.fetch_url, feed.active) == (new, None, True)
+
+
+def moved_feed(tmp_path: Path, server: TestServer) -> tuple[Path, str]:
+    """feeds.yaml with one feed that moved permanently, polled once without --update-config:
+    the archive knows the new URL (and no longer asks the old one), feeds.yaml does not."""
+    new = feed_route(server, "/new.xml", 1)
+    server.add("/moved.xml", status=301, headers={"location": new})
+    config = write_config(tmp_path, server, server.url("/moved.xml"))
+    subprocess.run(
+        [sys.executable, "-m", "aggregator", "poll"], cwd=tmp_path, timeout=60, check=True
+    )
+    assert "/moved.xml" in config.read_text()
+    return config, new
+
+
+def test_poll_update_config_writes_a_move_an_earlier_poll_recorded(
+    tmp_path: Path, server: TestServer
+) -> None:
+    config, new = moved_feed(tmp_path, server)
+    subprocess.run(
+        [sys.executable, "-m", "aggregator", "poll", "--all", "--update-config"],
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    assert "/moved.xml" not in config.read_text()
+    assert new in config.read_text()
+
+
+def test_daemon_update_config_writes_a_move_an_earlier_poll_recorded(
+    tmp_path: Path, server: TestServer, daemons: Callable[..., Daemon]
+) -> None:
+    config, new = moved_feed(tmp_path, server)
+    daemon = daemons("--update-config")
+    wait_for(lambda: "/moved.xml" not in config.read_text(), what="the daemon's rewrite")
+    assert new in config.read_text()
+    wait_for(lambda: "event=config_updated" in daemon.output(), what="the daemon's log")
 
 
 def test_ctrl_c_stops_the_daemon_cleanly(

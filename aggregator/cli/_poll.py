@@ -99,20 +99,22 @@ def poll(
             feeds = _select_feeds(configured, wanted, poll_all, now)
             summary = _run_poll(obj, config, store, feeds, fetch_articles=not no_articles)
             if update_config:
-                _write_moves(obj, store, summary)
+                _write_moves(obj, store)
     if as_json:
         echo_json(_summary_json(summary))
     else:
         _print_summary(obj.stdout, summary, skipped=len(configured) - len(feeds), quiet=obj.quiet)
 
 
-def _write_moves(obj: Context, store: Store, summary: PollSummary) -> None:
-    for result in summary.results:
-        if result.moved_to:
-            rewrite_feed_url(obj.config_path, result.url, result.moved_to)
-            store.adopt_moved_url(result.feed_id)
+def _write_moves(obj: Context, store: Store) -> None:
+    """--update-config: write the new URL of every feed that moved permanently (in this poll
+    or an earlier one) into feeds.yaml, and make it the feed's own."""
+    for feed in store.feeds(active_only=True):
+        if feed.fetch_url:
+            rewrite_feed_url(obj.config_path, feed.url, feed.fetch_url)
+            store.adopt_moved_url(feed.id)
             obj.stderr.print(
-                f"feeds.yaml: {escape(result.url)} -> {escape(result.moved_to)}", highlight=False
+                f"feeds.yaml: {escape(feed.url)} -> {escape(feed.fetch_url)}", highlight=False
             )
 
 
