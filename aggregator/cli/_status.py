@@ -178,7 +178,9 @@ def status(obj: Context, as_json: bool, problems: bool, check: bool, max_age: st
         elif f.next_poll_at is None:
             next_poll = "now"
         else:
-            next_poll = f"{ago(f.next_poll_at, now)} ({f.next_poll_reason or 'interval'})"
+            # The reason's first words ("every 1d"); its why is in --json and the docs.
+            reason = (f.next_poll_reason or "interval").split(" (", 1)[0]
+            next_poll = f"{ago(f.next_poll_at, now)} ({reason})"
         table.add_row(
             escape(f.label),
             f"[{colour}]{escape(state)}[/]",
@@ -280,7 +282,8 @@ def _print_extraction_problems(
             continue
         failed = stats["page_failed"] + stats["page_timeout"]
         console.print(
-            f"[yellow]extraction:[/] {escape(f.label)}: {failed} pages gave no text"
+            f"[yellow]extraction:[/] {escape(f.label)}: {failed}"
+            f" page{'s' if failed != 1 else ''} gave no text"
             f" (last: {escape(stats['last_error'] or 'unknown')})",
             highlight=False,
         )
