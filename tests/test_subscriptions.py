@@ -728,7 +728,7 @@ def test_import_opml_twice_adds_nothing_the_second_time(blog: TestServer, folder
     (folder / "bad.opml").write_bytes(b"<opml><body>")
     bad = run("import-opml", "bad.opml")
     assert bad.exit_code == 1
-    assert "not well-formed XML" in said(bad.stderr)
+    assert "bad.opml: not well-formed XML" in said(bad.stderr)
 
 
 def test_export_opml_carries_titles_sites_and_tags(blog: TestServer, folder: Path) -> None:

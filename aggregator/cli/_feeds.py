@@ -26,7 +26,7 @@ from aggregator.config import (
     remove_feed,
 )
 from aggregator.discover import FeedCandidate, discover
-from aggregator.errors import ConfigError, FetchError
+from aggregator.errors import ConfigError, FetchError, ParseError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedState
 from aggregator.opml import Subscription, read_opml, write_opml
@@ -180,7 +180,11 @@ def import_opml(obj: Context, file: IO[bytes], dry_run: bool, as_json: bool) -> 
         if len(data) > _MAX_OPML_BYTES:
             fail(f"{file.name} is larger than {_MAX_OPML_BYTES // 2**20} MiB", status=2)
         config = obj.config()
-        feeds = _named(read_opml(data), config)
+        try:
+            subscriptions = read_opml(data)
+        except ParseError as exc:
+            fail(f"{file.name}: {exc}")
+        feeds = _named(subscriptions, config)
         result = add_feeds(obj.config_path, feeds, dry_run=dry_run)
     if as_json:
         echo_json(
