@@ -26,6 +26,7 @@ from aggregator.config._edit import (
     add_feeds,
     find_feed,
     init_config,
+    read_file,
     remove_feed,
     rewrite_feed_url,
 )
@@ -77,22 +78,8 @@ __all__ = [
 
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate the feeds.yaml at ``path`` (UTF-8)."""
-    name = os.fspath(path)
-    try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise ConfigError("no such file (`aggregator init` writes one)", path=name) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=name) from exc
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(_too_large(), path=name)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError("the file is not UTF-8 text", path=name, line=line) from exc
-    return parse_config(text, name)
+    _, text = read_file(path)
+    return parse_config(text, os.fspath(path))
 
 
 def parse_config(text: str, path: str = "feeds.yaml") -> Config:

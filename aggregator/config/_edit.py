@@ -109,7 +109,7 @@ def add_feeds(
 def _add_feeds(
     path: str | os.PathLike[str], name: str, feeds: Sequence[FeedConfig], *, dry_run: bool
 ) -> AddedFeeds:
-    bom, text = _read(path)
+    bom, text = read_file(path)
     root, config = _load(text, name)
     by_url = {_url_identity(feed.url): feed for feed in config.feeds}
     by_name = {feed.name.casefold(): feed for feed in config.feeds if feed.name}
@@ -140,7 +140,7 @@ def remove_feed(path: str | os.PathLike[str], name_or_url: str) -> FeedConfig:
     """
     name = os.fspath(path)
     with _locked(path):
-        bom, text = _read(path)
+        bom, text = read_file(path)
         root, config = _load(text, name)
         feed = find_feed(config.feeds, name_or_url)
         if feed is None:
@@ -173,7 +173,7 @@ def rewrite_feed_url(path: str | os.PathLike[str], old: str, new: str) -> None:
     """
     name = os.fspath(path)
     with _locked(path):
-        bom, text = _read(path)
+        bom, text = read_file(path)
         node = _feed_url_node(_load(text, name)[0], old)
         if node is None:
             raise ConfigError(f"no feed with url {quote(old)} to rewrite", path=name)
@@ -244,8 +244,9 @@ def _locked(path: str | os.PathLike[str]) -> Iterator[None]:
             os.close(handle)
 
 
-def _read(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """The byte order mark (or "") and the text of the file at ``path``."""
+def read_file(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The byte order mark (or "") and the text of the feeds.yaml at ``path``; raises
+    ``ConfigError`` when it is missing, unreadable, too large or not UTF-8."""
     name = os.fspath(path)
     try:
         with open(path, "rb") as file:
@@ -255,7 +256,10 @@ def _read(path: str | os.PathLike[str]) -> tuple[str, str]:
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=name) from exc
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError("the file is too large for a feeds.yaml", path=name)
+        raise ConfigError(
+            f"the file is larger than {MAX_CONFIG_BYTES // 2**20} MiB, too large for a feeds.yaml",
+            path=name,
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
