@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -274,3 +275,50 @@ def test_maintain_without_an_archive_says_so(folder: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(folder / "none.db"), "maintain"])
     assert result.exit_code == 1
     assert "no archive" in result.output
+
+
+def aggregator(folder: Path, *args: str, stdout: int | None = subprocess.PIPE) -> tuple[int, str]:
+    """``python -m aggregator ARGS`` in ``folder``: its exit status and standard error."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "aggregator", *args],
+        cwd=folder,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stderr
+
+
+def test_the_process_ends_with_the_commands_status_and_all_its_output(
+    workdir: NewsSite, folder: Path
+) -> None:
+    """The command ends the process without the interpreter's teardown: nothing it printed
+    may be lost, and its exit status must be kept."""
+    assert aggregator(folder, "poll")[0] == 0
+    out = folder / "articles.jsonl"
+    with out.open("w") as file:
+        status, said = aggregator(folder, "export", "--format", "jsonl", stdout=file.fileno())
+    assert status == 0
+    assert "exported 5 articles" in said
+    assert len(out.read_text().splitlines()) == 5
+    status, said = aggregator(folder, "--config", "missing.yaml", "poll")
+    assert status == 2
+    assert "missing.yaml: no such file" in said
+    assert aggregator(folder, "search", "--since", "never", "x")[0] == 2
+    assert aggregator(folder, "--db", "none.db", "search", "x")[0] == 1
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(workdir: NewsSite, folder: Path) -> None:
+    assert run("poll").exit_code == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
+    shell = f"{shlex.quote(sys.executable)} -m aggregator export --format jsonl | head -c 10"
+    done = subprocess.run(
+        ["sh", "-c", shell], cwd=folder, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert len(done.stdout) == 10
+    assert "Traceback" not in done.stderr
+    assert "Exception ignored" not in done.stderr
