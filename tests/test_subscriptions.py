@@ -34,7 +34,7 @@ from aggregator.config import (
     remove_feed,
     rewrite_feed_url,
 )
-from aggregator.discover import COMMON_PATHS, FeedCandidate, discover
+from aggregator.discover import COMMON_PATHS, MAX_CHECKED_LINKS, FeedCandidate, discover
 from aggregator.errors import (
     AddressNotAllowed,
     ConfigError,
@@ -328,9 +328,12 @@ def test_the_starter_file_shows_every_setting() -> None:
 # --- Discovery --------------------------------------------------------------------------------
 
 
-def find(server: TestServer, path: str) -> list[FeedCandidate]:
+def find(server: TestServer, path: str, *others: TestServer) -> list[FeedCandidate]:
+    """Discovery at ``path`` of ``server``, the fetcher allowed to reach it and ``others``."""
+    hosts = [server.host, *(other.host for other in others)]
+
     async def run() -> list[FeedCandidate]:
-        async with Fetcher(allowed_private_hosts=[server.host], per_host_delay=0) as fetcher:
+        async with Fetcher(allowed_private_hosts=hosts, per_host_delay=0) as fetcher:
             return await discover(server.url(path), fetcher)
 
     return asyncio.run(run())
@@ -434,6 +437,143 @@ def test_no_feed_anywhere_says_where_it_looked(server: TestServer) -> None:
     assert message.startswith(f"no feed found at {server.url('/')}: the page links to 1 ")
     assert "/feed, /rss, /feed.xml" in message
     assert server.base in message
+
+
+def linking(*anchors: str, head: str = "") -> str:
+    """A page whose body holds ``anchors`` (and whose head holds ``head``)."""
+    return (
+        f"<!doctype html><html><head><title>A page</title>{head}</head>"
+        f"<body><p>Hello</p>{' '.join(anchors)}</body></html>"
+    )
+
+
+def test_a_page_without_feed_links_offers_the_feeds_its_links_lead_to(
+    server: TestServer,
+) -> None:
+    server.add("/", body=linking('<a href="/about">About</a>', '<a href="/feeds/all.xml">RSS</a>'))
+    server.add("/feeds/all.xml", body=rss("All"), content_type="application/xml")
+    assert find(server, "/") == [
+        FeedCandidate(url=server.url("/feeds/all.xml"), title="All", kind="rss", source="linked")
+    ]
+    assert {r.path for r in server.requests} == {"/", "/feeds/all.xml"}  # no common path
+
+    server.clear()
+    server.add(
+        "/advertising",
+        body=linking(
+            '<a href="/feeds/all.xml">RSS</a>',
+            head='<link rel="alternate" type="application/atom+xml" href="/c.atom">',
+        ),
+    )
+    assert [c.source for c in find(server, "/advertising")] == ["advertised"]
+    assert not server.requests_to("/feeds/all.xml")  # links are looked at only without <link>s
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        '<a href="/x">Subscribe via <b>RSS</b></a>',
+        '<a href="/x"><img src="/icon.png" alt="RSS 2.0"></a>',
+        '<a href="/x" title="Atom feed">Subscribe</a>',
+        '<a href="/x" aria-label="Feeds"></a>',
+        '<a href="/feed/">Subscribe</a>',
+        '<a href="/blog/rss">Subscribe</a>',
+        '<a href="atom.xml">Subscribe</a>',
+        '<a href="/index.rss">Subscribe</a>',
+        '<a href="/feed.json">Subscribe</a>',
+        '<a href="/rss.php">Subscribe</a>',
+        '<a href="/?feed=rss2">Subscribe</a>',
+        '<a href="/index.php?format=feed&amp;type=rss">Subscribe</a>',
+    ],
+)
+def test_a_link_looks_like_a_feed_by_its_words_or_its_url(server: TestServer, anchor: str) -> None:
+    href = anchor.split('"')[1].replace("&amp;", "&")
+    path = href if href.startswith("/") else "/" + href
+    server.add(path, body=atom("Linked"), content_type="application/atom+xml")
+    server.add("/letters", body=rss("Not linked"), content_type="application/rss+xml")
+    server.add("/", body=linking('<a href="/letters" title="Atomic">Newsfeedback</a>', anchor))
+    assert find(server, "/") == [
+        FeedCandidate(url=server.url(path), title="Linked", kind="atom", source="linked")
+    ]
+    assert not server.requests_to("/letters")  # "feedback" and "atomic" are not feed words
+
+
+def test_a_page_s_own_feeds_come_before_those_elsewhere(server: TestServer) -> None:
+    with TestServer() as other:
+        other.add("/feed.xml", body=rss("Theirs"), content_type="application/rss+xml")
+        # Links to another site, listed first, and with the others one more than are fetched:
+        # the page's own host comes first, then its domain (the same host, another port here).
+        # The address policy refuses 127.0.0.2 before any connection.
+        elsewhere = [
+            f'<a href="http://127.0.0.2:{n}/feed.xml">RSS</a>' for n in range(1, MAX_CHECKED_LINKS)
+        ]
+        server.add(
+            "/",
+            body=linking(
+                *elsewhere,
+                f'<a href="{other.url("/feed.xml")}">Their RSS</a>',
+                '<a href="/mine.rss">Our RSS</a>',
+                '<a href="/mine.rss#latest">Our RSS, again</a>',
+            ),
+        )
+        server.add("/mine.rss", body=rss("Ours"), content_type="application/rss+xml")
+        found = find(server, "/", other)
+    assert [(c.title, c.url) for c in found] == [
+        ("Ours", server.url("/mine.rss")),
+        ("Theirs", other.url("/feed.xml")),
+    ]
+    assert len(server.requests_to("/mine.rss")) == 1
+
+
+def test_a_linked_document_that_is_not_a_feed_does_not_count(server: TestServer) -> None:
+    sitemap = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://site.example/</loc></url></urlset>"
+    )
+    server.add("/", body=linking('<a href="/sitemap.xml">Sitemap</a>'))
+    server.add("/sitemap.xml", body=sitemap, content_type="application/xml")
+    server.add("/feed", body=rss("Guessed"), content_type="application/rss+xml")
+    assert find(server, "/") == [
+        FeedCandidate(url=server.url("/feed"), title="Guessed", kind="rss", source="guessed")
+    ]
+    assert len(server.requests_to("/sitemap.xml")) == 1
+
+
+@pytest.mark.parametrize("path", ["/blog/", "/blog/a-post"])
+def test_a_blog_in_a_folder_is_asked_for_common_paths_there_first(
+    server: TestServer, path: str
+) -> None:
+    server.add(path, body=linking('<a href="/blog/about">About</a>'))
+    server.add("/blog/feed", status=301, headers={"location": "/blog/feed/"})
+    server.add("/blog/feed/", body=rss("Blog"), content_type="application/rss+xml")
+    server.add("/rss.xml", body=rss("Site"), content_type="application/rss+xml")
+    assert find(server, path) == [
+        FeedCandidate(url=server.url("/blog/feed/"), title="Blog", kind="rss", source="guessed")
+    ]
+    asked = {r.path for r in server.requests} - {path, "/blog/feed/"}
+    assert asked == {"/blog" + common for common in COMMON_PATHS}  # the root is not asked
+
+
+def test_discovery_sends_a_bounded_number_of_requests(server: TestServer) -> None:
+    links = [f'<a href="/blog/{n}.xml">Archive {n}</a>' for n in range(3 * MAX_CHECKED_LINKS)]
+    links.insert(1, '<a href="/blog/0.xml#top">Archive 0, again</a>')
+    server.add("/blog/post", body=linking(*links))
+    with pytest.raises(NotAFeedError) as caught:
+        find(server, "/blog/post")
+    assert sorted(r.path for r in server.requests) == sorted(
+        [
+            "/blog/post",
+            *(f"/blog/{n}.xml" for n in range(MAX_CHECKED_LINKS)),  # the first ones, each once
+            *("/blog" + common for common in COMMON_PATHS),
+            *COMMON_PATHS,
+        ]
+    )
+    assert str(caught.value) == (
+        f"no feed found at {server.url('/blog/post')}: the page advertises no feed, "
+        f"{MAX_CHECKED_LINKS} links in it look like feeds but are not, and none answered at "
+        f"common paths (/feed, /rss, /feed.xml...) under {server.url('/blog/')} or "
+        f"{server.url('/')}"
+    )
 
 
 def test_discovery_errors_are_honest(server: TestServer) -> None:

@@ -316,7 +316,11 @@ class _Pick(click.ParamType[list[int]]):
 
 
 def _describe(candidate: FeedCandidate) -> str:
-    how = {"advertised": "linked from the page", "guessed": "found at a common path"}
+    how = {
+        "advertised": "advertised by the page",
+        "linked": "found among the page's links",
+        "guessed": "found at a common path",
+    }
     title = candidate.title or "(no title)"
     return f"{title}  {candidate.url}  ({candidate.kind}, {how.get(candidate.source, 'a feed')})"
 
