@@ -236,7 +236,7 @@ def test_status_and_the_boilerplate_command_show_it(folder: Path, server: TestSe
     status = runner.invoke(cli, ["status"], catch_exceptions=False)
     assert status.exit_code == 0
     assert "12/12" in status.output
-    assert "1 pages gave no text" in status.output
+    assert "1 page gave no text" in status.output
     assert "404" in status.output
     assert "learned boilerplate: 2 lines on 1 sites" in status.output
     rows = json.loads(runner.invoke(cli, ["status", "--json"]).output)
