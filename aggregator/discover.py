@@ -58,6 +58,10 @@ COMMON_PATHS: Final = (
     "/feeds/posts/default",
 )
 """Where sites without feed links usually keep their feed (WordPress, Hugo, Jekyll, Blogger)."""
+SEARCH_SECONDS: Final = 60.0
+"""The longest discovery looks past the page itself (its links, common paths): a site whose
+every guessed address stalls until the fetcher's timeout would otherwise keep ``add`` waiting
+for minutes."""
 MAX_CHECKED_LINKS: Final = 10
 """How many of a page's ``<a>`` links that look like feeds are fetched, at most."""
 
@@ -97,12 +101,15 @@ class FeedCandidate:
     (an ``<a>`` link of the page leads to it) or "guessed" (found at a common path)."""
 
 
-async def discover(url: str, fetcher: Fetcher) -> list[FeedCandidate]:
+async def discover(
+    url: str, fetcher: Fetcher, *, search_seconds: float = SEARCH_SECONDS
+) -> list[FeedCandidate]:
     """The feeds at or behind ``url``: the URL itself when it is a feed, else the feeds the page
     advertises, else those its links lead to, else those found at common paths of its site.
 
     Raises ``FetchError`` when the URL cannot be fetched, ``ParseError`` when it is a feed that
-    cannot be read, and ``NotAFeedError`` when no feed was found (saying where it looked).
+    cannot be read, and ``NotAFeedError`` when no feed was found (saying where it looked), or
+    none within ``search_seconds`` of looking past the page.
     """
     result = await fetcher.fetch(url, accept=ACCEPT)
     try:
@@ -115,6 +122,20 @@ async def discover(url: str, fetcher: Fetcher) -> list[FeedCandidate]:
     else:
         return [_candidate(result.permanent_redirect or url, feed, None, "given")]
     links, anchors = _read_page(result)
+    try:
+        async with asyncio.timeout(search_seconds):
+            return await _search(url, result, links, anchors, fetcher)
+    except TimeoutError:
+        raise NotAFeedError(
+            f"no feed found at {url} within {search_seconds:g} s: the site answers too slowly"
+            " to look further; add the feed by its own URL"
+        ) from None
+
+
+async def _search(
+    url: str, result: FetchResult, links: list[_Link], anchors: list[str], fetcher: Fetcher
+) -> list[FeedCandidate]:
+    """The feeds of the page ``result``: advertised, else linked, else at common paths."""
     candidates = await _confirmed(links, fetcher)
     if candidates:
         return candidates

@@ -919,3 +919,18 @@ def test_edits_at_the_same_time_lose_nothing(tmp_path: Path) -> None:
     urls = {feed.url for feed in load_config(path).feeds}
     assert len(urls) == 31
     assert "https://w0.example/moved.xml" in urls
+
+
+def test_discovery_gives_up_on_a_site_that_stalls(server: TestServer) -> None:
+    """Every guessed address answers, with a feed, only after 5 s: discovery stops at its own
+    bound, saying so (waiting would have found the feed)."""
+    server.add("/", body="<html><body>nothing to see</body></html>")
+    for path in COMMON_PATHS:
+        server.add(path, body=rss("Late"), content_type="application/rss+xml", delay=5)
+
+    async def run() -> list[FeedCandidate]:
+        async with Fetcher(allowed_private_hosts=[server.host], per_host_delay=0) as fetcher:
+            return await discover(server.url("/"), fetcher, search_seconds=0.5)
+
+    with pytest.raises(NotAFeedError, match=r"within 0\.5 s: the site answers too slowly"):
+        asyncio.run(run())
