@@ -15,23 +15,21 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
-import httpx
 from playwright.sync_api import Route, ViewportSize, sync_playwright
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.served import free_port, running_datasette  # noqa: E402
 from tests.server import TestServer  # noqa: E402 (the repository's root is needed first)
 from tests.site import article_page, rfc822, rss  # noqa: E402
 
@@ -231,49 +229,19 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serving(folder: Path) -> Iterator[str]:
     """``aggregator serve`` on the folder's archive, until the block ends; its base URL."""
-    port = free_port()
+    port = free_port(LOOPBACK)
+    argv = aggregator("serve", "--host", LOOPBACK, "--port", str(port))
     log = folder / "datasette.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            aggregator("serve", "--host", LOOPBACK, "--port", str(port)),
-            cwd=folder,
-            env=clean_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://{LOOPBACK}:{port}"
     try:
-        with httpx.Client(base_url=base, trust_env=False, timeout=5) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    sys.exit(f"datasette exited with {process.returncode}:\n{log.read_text()}")
-                try:
-                    if client.get("/-/versions.json").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    sys.exit(f"datasette did not answer within 30 s:\n{log.read_text()}")
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with running_datasette(
+            argv, port, log, host=LOOPBACK, cwd=folder, env=clean_env(), wait=30, timeout=5
+        ) as client:
+            yield str(client.base_url).rstrip("/")
+    except RuntimeError as exc:
+        sys.exit(str(exc))
 
 
 def screenshot(url: str, output: Path) -> None:

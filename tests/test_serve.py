@@ -9,12 +9,8 @@ feed, and feeds that fail, are gone, moved or say nothing. Datasette runs as a s
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +23,7 @@ from aggregator.config import parse_config
 from aggregator.errors import StoreError
 from aggregator.serve import metadata, serve, serve_command
 from aggregator.store import Store
+from tests.served import free_port, running_datasette
 from tests.server import TestServer
 from tests.site import article_page, rfc822, rss, story
 from tests.test_boilerplate import config_for, gazette, poll
@@ -110,46 +107,9 @@ def build(server: TestServer, path: Path) -> Archive:
     return Archive(path=path, ids=ids, urls={p: url(p) for p in ("/gazette.xml", *paths)})
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def serve_argv(db: Path, port: int) -> list[str]:
     """``aggregator serve`` in a process of its own (it execs datasette)."""
     return [sys.executable, "-m", "aggregator", "--db", str(db), "serve", "--port", str(port)]
-
-
-@contextmanager
-def running(argv: list[str], port: int, log: Path) -> Iterator[httpx.Client]:
-    """Run ``argv`` (a datasette on ``port``) until the block ends; a client once it answers."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
-            deadline = time.monotonic() + 20
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"datasette exited with {process.returncode}:\n{log.read_text()}")
-                try:
-                    if client.get("/-/versions.json").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"datasette did not answer within 20 s:\n{log.read_text()}")
-                time.sleep(0.1)
-            yield client
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +122,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
 def site(archive: Archive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     port = free_port()
     log = tmp_path_factory.mktemp("datasette") / "datasette.log"
-    with running(serve_argv(archive.path, port), port, log) as client:
+    with running_datasette(serve_argv(archive.path, port), port, log) as client:
         yield Site(client=client, base=f"http://127.0.0.1:{port}", db="news")
 
 
@@ -375,7 +335,7 @@ def test_a_write_while_datasette_runs_shows_in_the_next_request(
     port = free_port()
     with Store(db) as store:
         poll(config, store)
-        with running(serve_argv(db, port), port, tmp_path / "datasette.log") as client:
+        with running_datasette(serve_argv(db, port), port, tmp_path / "datasette.log") as client:
             (info,) = client.get("/-/databases.json").json()
             assert (info["name"], info["is_mutable"]) == ("archive", True)
             assert len(client.get("/archive/articles.json?_shape=array").json()) == 2
@@ -392,7 +352,7 @@ def test_a_write_while_datasette_runs_shows_in_the_next_request(
 def test_plain_datasette_finds_the_search_index_by_itself(archive: Archive, tmp_path: Path) -> None:
     port = free_port()
     argv = [sys.executable, "-m", "datasette", "serve", str(archive.path), "--port", str(port)]
-    with running(argv, port, tmp_path / "datasette.log") as client:
+    with running_datasette(argv, port, tmp_path / "datasette.log") as client:
         html = client.get("/news/articles").text
         assert '<input id="_search" type="search" name="_search"' in html
         hits = client.get("/news/articles.json", params={"_search": "pont", "_shape": "array"})
