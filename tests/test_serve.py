@@ -308,6 +308,8 @@ def test_feed_health_lists_the_feeds_that_need_attention(site: Site, archive: Ar
     assert "410" in retired["last_error"]
     assert "500" in failing["last_error"]
     assert failing["error_count"] == 2
+    assert failing["failing_since"] is not None
+    assert silent["failing_since"] is None
     assert moved["moved_to"] == archive.urls["/old.xml"].replace("old", "moved")
     assert (silent["feed"], silent["last_article_at"]) == ("Quiet", None)
 

@@ -24,6 +24,7 @@ select
   last_error,
   last_status,
   error_count,
+  failing_since,
   url,
   fetch_url as moved_to,
   last_polled_at,
