@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from aggregator.cli import _feeds as feeds_cli
 from aggregator.cli import cli
 from aggregator.config import (
     DEFAULT_CONFIG_TEXT,
@@ -34,6 +35,7 @@ from aggregator.config import (
     remove_feed,
     rewrite_feed_url,
 )
+from aggregator.config import _edit as config_edit
 from aggregator.discover import COMMON_PATHS, MAX_CHECKED_LINKS, FeedCandidate, discover
 from aggregator.errors import (
     AddressNotAllowed,
@@ -934,3 +936,30 @@ def test_discovery_gives_up_on_a_site_that_stalls(server: TestServer) -> None:
 
     with pytest.raises(NotAFeedError, match=r"within 0\.5 s: the site answers too slowly"):
         asyncio.run(run())
+
+
+def test_importing_a_large_list_again_looks_each_feed_up_once(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Feedly or Inoreader export has thousands of feeds: the second import compared each
+    with every listed feed (25 million URL comparisons for 5,000 feeds, a minute)."""
+    outlines = "".join(
+        f'<outline type="rss" text="Feed {n}" xmlUrl="https://site{n}.example/feed.xml"/>'
+        for n in range(2000)
+    )
+    (folder / "big.opml").write_text(f'<opml version="2.0"><body>{outlines}</body></opml>')
+    assert run("init").exit_code == 0
+    assert run("import-opml", "big.opml").exit_code == 0
+    calls = 0
+    identity = feeds_cli.url_identity
+
+    def counted(url: str) -> str:
+        nonlocal calls
+        calls += 1
+        return identity(url)
+
+    monkeypatch.setattr(feeds_cli, "url_identity", counted, raising=False)
+    monkeypatch.setattr(config_edit, "url_identity", counted)
+    again = run("import-opml", "big.opml")
+    assert "added 0 feeds to feeds.yaml, skipped 2000" in said(again.output)
+    assert calls <= 5 * 2000  # a few per feed, not one per pair

@@ -24,6 +24,7 @@ from aggregator.config import (
     init_config,
     parse_duration,
     remove_feed,
+    url_identity,
 )
 from aggregator.discover import FeedCandidate, discover
 from aggregator.errors import ConfigError, FetchError, ParseError
@@ -343,11 +344,11 @@ def _named(subscriptions: list[Subscription], config: Config) -> list[FeedConfig
     feed already gets the feed's host added, and is left out if that is taken too (a feed
     listed already keeps its title: it is skipped anyway)."""
     taken = {feed.name.casefold() for feed in config.feeds if feed.name}
+    listed = {url_identity(feed.url) for feed in config.feeds}
     feeds: list[FeedConfig] = []
     for subscription in subscriptions:
         name = subscription.title
-        listed = find_feed(config.feeds, subscription.url) is not None
-        if name and name.casefold() in taken and not listed:
+        if name and name.casefold() in taken and url_identity(subscription.url) not in listed:
             name = f"{name} ({urlsplit(subscription.url).hostname or subscription.url})"
             name = None if name.casefold() in taken else name
         if name:

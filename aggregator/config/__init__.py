@@ -30,7 +30,7 @@ from aggregator.config._edit import (
     remove_feed,
     rewrite_feed_url,
 )
-from aggregator.config._reader import Reader
+from aggregator.config._reader import Reader, url_identity
 from aggregator.config._template import DEFAULT_CONFIG_TEXT
 from aggregator.config._types import (
     DEFAULT_DATABASE,
@@ -73,6 +73,7 @@ __all__ = [
     "parse_size",
     "remove_feed",
     "rewrite_feed_url",
+    "url_identity",
 ]
 
 

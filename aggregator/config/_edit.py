@@ -29,7 +29,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from aggregator.config._messages import quote
-from aggregator.config._reader import _is_http_url, _url_identity
+from aggregator.config._reader import _is_http_url, url_identity
 from aggregator.config._template import DEFAULT_CONFIG_TEXT
 from aggregator.config._types import MAX_CONFIG_BYTES, Config, FeedConfig
 from aggregator.config._units import format_duration
@@ -111,7 +111,7 @@ def _add_feeds(
 ) -> AddedFeeds:
     bom, text = read_file(path)
     root, config = _load(text, name)
-    by_url = {_url_identity(feed.url): feed for feed in config.feeds}
+    by_url = {url_identity(feed.url): feed for feed in config.feeds}
     by_name = {feed.name.casefold(): feed for feed in config.feeds if feed.name}
     new: list[FeedConfig] = []
     skipped: list[SkippedFeed] = []
@@ -120,7 +120,7 @@ def _add_feeds(
         if conflict is not None:
             skipped.append(conflict)
             continue
-        by_url[_url_identity(feed.url)] = feed
+        by_url[url_identity(feed.url)] = feed
         if feed.name:
             by_name[feed.name.casefold()] = feed
         new.append(feed)
@@ -161,8 +161,8 @@ def find_feed(feeds: Sequence[FeedConfig], name_or_url: str) -> FeedConfig | Non
     for feed in feeds:
         if feed.name and feed.name.strip().casefold() == wanted:
             return feed
-    identity = _url_identity(name_or_url.strip())
-    return next((feed for feed in feeds if _url_identity(feed.url) == identity), None)
+    identity = url_identity(name_or_url.strip())
+    return next((feed for feed in feeds if url_identity(feed.url) == identity), None)
 
 
 def rewrite_feed_url(path: str | os.PathLike[str], old: str, new: str) -> None:
@@ -193,7 +193,7 @@ def _conflict(
     if not _is_http_url(feed.url):
         reason = f"{quote(feed.url, 200)} is not an http:// or https:// URL"
         return SkippedFeed(feed=feed, reason=reason)
-    if (listed := by_url.get(_url_identity(feed.url))) is not None:
+    if (listed := by_url.get(url_identity(feed.url))) is not None:
         if listed.line is None:
             return SkippedFeed(feed=feed, reason=f"{quote(feed.url, 200)} is given twice")
         reason = f"{quote(feed.url, 200)} is already listed at line {listed.line}"

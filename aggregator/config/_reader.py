@@ -144,7 +144,7 @@ class Reader:
                 interval=self.get(fields, "interval", self.optional_duration, None),
                 line=line_of(item),
             )
-            identity = _url_identity(feed.url)
+            identity = url_identity(feed.url)
             if identity in url_lines:
                 message = f"{quote(feed.url)} is already listed at line {url_lines[identity]}"
                 raise self.error(url_node, fields.key_of("url"), message)
@@ -402,7 +402,7 @@ def _is_host(text: str) -> bool:
     return bool(parts.hostname) and port_ok
 
 
-def _url_identity(url: str) -> str:
+def url_identity(url: str) -> str:
     """The URL with scheme and host lowercased, to spot a feed listed twice."""
     parts = urlsplit(url)
     return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
