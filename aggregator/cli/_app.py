@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -227,3 +227,20 @@ def complete_feed(ctx: click.Context, param: click.Parameter, incomplete: str) -
     except (AggregatorError, OSError):
         return []
     return sorted({name for name in found if name.startswith(incomplete)})
+
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def feed_option(
+    help: str, *, dest: str = "wanted", multiple: bool = True
+) -> Callable[[_Command], _Command]:
+    """``--feed NAME_OR_URL``, the same on every command that takes it (names complete)."""
+    return click.option(
+        "--feed",
+        dest,
+        multiple=multiple,
+        metavar="NAME_OR_URL",
+        shell_complete=complete_feed,
+        help=help,
+    )

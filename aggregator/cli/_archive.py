@@ -17,10 +17,10 @@ from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from aggregator.cli._app import (
     Context,
     cli,
-    complete_feed,
     echo_json,
     errors_to_exit,
     fail,
+    feed_option,
     parse_when,
 )
 from aggregator.config import DIGEST_FORMATS, SMTP_PASSWORD_ENV
@@ -30,14 +30,7 @@ from aggregator.workers import WorkerPool
 
 
 @cli.command()
-@click.option(
-    "--feed",
-    "wanted",
-    multiple=True,
-    metavar="NAME_OR_URL",
-    shell_complete=complete_feed,
-    help="Only the articles this feed delivered (repeatable).",
-)
+@feed_option("Only the articles this feed delivered (repeatable).")
 @click.option(
     "--outdated", is_flag=True, help="Only articles an older version of the extractor produced."
 )
@@ -112,14 +105,7 @@ def reextract(obj: Context, wanted: tuple[str, ...], outdated: bool, as_json: bo
     show_default="standard output",
     help="The file to write.",
 )
-@click.option(
-    "--feed",
-    "wanted",
-    multiple=True,
-    metavar="NAME_OR_URL",
-    shell_complete=complete_feed,
-    help="Only what this feed delivered (repeatable).",
-)
+@feed_option("Only what this feed delivered (repeatable).")
 @click.option("--since", metavar="WHEN", help='Pages fetched since then: "7d", a date (warc).')
 @click.pass_obj
 def export(
@@ -167,14 +153,7 @@ def export(
     " Default: the digest's, else 24h.",
 )
 @click.option("--until", metavar="WHEN", help="The end of the period (default: now).")
-@click.option(
-    "--feed",
-    "feeds",
-    multiple=True,
-    metavar="NAME_OR_URL",
-    shell_complete=complete_feed,
-    help="Only this feed.",
-)
+@feed_option("Only this feed.", dest="feeds")
 @click.option(
     "--tag", "tags", multiple=True, metavar="TAG", help="Only feeds or articles with this tag."
 )

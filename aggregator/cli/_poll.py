@@ -18,10 +18,10 @@ from rich.table import Table
 from aggregator.cli._app import (
     Context,
     cli,
-    complete_feed,
     configure_logging,
     echo_json,
     errors_to_exit,
+    feed_option,
 )
 from aggregator.config import Config, rewrite_feed_url
 from aggregator.fetch import Fetcher
@@ -51,14 +51,7 @@ def _select_feeds(
 
 
 @cli.command()
-@click.option(
-    "--feed",
-    "wanted",
-    multiple=True,
-    metavar="NAME_OR_URL",
-    shell_complete=complete_feed,
-    help="Poll only this feed (repeatable), due or not.",
-)
+@feed_option("Poll only this feed (repeatable), due or not.")
 @click.option("--all", "poll_all", is_flag=True, help="Poll every feed, due or not.")
 @click.option(
     "--no-articles", is_flag=True, help="Store the feeds' own content; fetch no article pages."

@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from aggregator.cli._app import Context, cli, complete_feed, echo_json, errors_to_exit, parse_when
+from aggregator.cli._app import Context, cli, echo_json, errors_to_exit, feed_option, parse_when
 from aggregator.models import ArticleVersion
 from aggregator.pipeline import utcnow
 from aggregator.search import search as run_search
@@ -19,12 +19,7 @@ from aggregator.search import split_snippet
 @cli.command()
 @click.argument("query")
 @click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@click.option(
-    "--feed",
-    metavar="NAME_OR_URL",
-    shell_complete=complete_feed,
-    help="Only articles delivered by this feed.",
-)
+@feed_option("Only articles delivered by this feed.", dest="feed", multiple=False)
 @click.option("--since", metavar="WHEN", help='Only articles since then: "24h", "7d", a date.')
 @click.option("--until", metavar="WHEN", help='Only articles before then: "24h", a date.')
 @click.option("--tag", metavar="TAG", help="Only articles with this tag (theirs or their feed's).")
